@@ -1,0 +1,42 @@
+//! Demo/test tenant: echo, arithmetic, and probes of per-request isolation.
+
+use hostel_sdk::{Ctx, Deserialize, JsonSchema, Server, ToolResult};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Deserialize, JsonSchema)]
+struct EchoArgs {
+    /// Text to send back unchanged.
+    text: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct AddArgs {
+    /// First addend.
+    a: i64,
+    /// Second addend.
+    b: i64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct NoArgs {}
+
+/// Lives in the instance's linear memory: with a fresh instance per request
+/// it must read 1 every time. Anything else means an instance was reused.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+fn server() -> Server {
+    Server::new("echo", env!("CARGO_PKG_VERSION"))
+        .tool("echo", "Echo the text back unchanged", |a: EchoArgs, _: &Ctx| Ok(ToolResult::text(a.text)))
+        .tool("add", "Add two integers", |a: AddArgs, _: &Ctx| {
+            let sum = a.a.checked_add(a.b).ok_or("integer overflow")?;
+            Ok(ToolResult::json(serde_json::json!({ "sum": sum })))
+        })
+        .tool("whoami", "The request path this tenant was invoked on", |_: NoArgs, ctx: &Ctx| {
+            Ok(ToolResult::text(ctx.path()))
+        })
+        .tool("counter", "Increment a counter kept in a guest global and return it", |_: NoArgs, _: &Ctx| {
+            Ok(ToolResult::json(serde_json::json!({ "count": CALLS.fetch_add(1, Ordering::SeqCst) + 1 })))
+        })
+}
+
+hostel_sdk::export!(server);

@@ -1,0 +1,74 @@
+//! Hostel guest SDK: write an MCP server as a set of typed Rust tools.
+//!
+//! A tenant author declares tools; the SDK owns the wire: MCP Streamable HTTP
+//! (JSON responses, no server sessions) over `wasi:http/incoming-handler`.
+//! Every HTTP request is served by a fresh instance, so a [`Server`] is built
+//! per request and nothing in it outlives the response.
+//!
+//! ```no_run
+//! use hostel_sdk::{Ctx, JsonSchema, Deserialize, Server, ToolResult};
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct EchoArgs {
+//!     /// Text to send back.
+//!     text: String,
+//! }
+//!
+//! fn server() -> Server {
+//!     Server::new("echo", "0.1.0")
+//!         .tool("echo", "Echo the text back", |args: EchoArgs, _ctx: &Ctx| {
+//!             Ok(ToolResult::text(args.text))
+//!         })
+//! }
+//!
+//! hostel_sdk::export!(server);
+//! ```
+#![deny(missing_docs)]
+
+mod http;
+pub mod jsonrpc;
+mod protocol;
+mod server;
+mod tool;
+#[cfg(target_arch = "wasm32")]
+mod wasi_http;
+
+pub use http::{HttpRequest, HttpResponse};
+pub use schemars::JsonSchema;
+pub use serde::{Deserialize, Serialize};
+pub use server::{Server, SUPPORTED_PROTOCOL_VERSIONS};
+pub use tool::{Content, Ctx, ToolError, ToolResult};
+
+/// Items the [`export!`] macro expands to; not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::wasi_http::serve;
+    #[cfg(target_arch = "wasm32")]
+    pub use wasip2;
+}
+
+/// Exports a [`Server`] factory as this component's `wasi:http/incoming-handler`.
+///
+/// The factory runs once per request (each request is a fresh instance), so
+/// keep it cheap: register tools, don't do I/O.
+#[macro_export]
+macro_rules! export {
+    ($make:path) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            struct HostelGuest;
+            impl $crate::__private::wasip2::exports::http::incoming_handler::Guest for HostelGuest {
+                fn handle(
+                    request: $crate::__private::wasip2::http::types::IncomingRequest,
+                    response_out: $crate::__private::wasip2::http::types::ResponseOutparam,
+                ) {
+                    $crate::__private::serve(&$make(), request, response_out)
+                }
+            }
+            $crate::__private::wasip2::http::proxy::export!(
+                HostelGuest with_types_in $crate::__private::wasip2
+            );
+        };
+    };
+}

@@ -1,0 +1,78 @@
+//! Glue between `wasi:http/incoming-handler` and [`Server::handle`].
+
+use crate::http::{HttpRequest, HttpResponse};
+use crate::server::Server;
+use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use wasip2::io::streams::StreamError;
+
+/// Reads the whole request, runs the server, writes the response.
+pub fn serve(server: &Server, request: IncomingRequest, out: ResponseOutparam) {
+    let response = match read_request(request) {
+        Ok(req) => server.handle(&req),
+        Err(msg) => HttpResponse::json(
+            400,
+            &crate::jsonrpc::RpcError::new(crate::jsonrpc::INVALID_REQUEST, msg).to_response(&serde_json::Value::Null),
+        ),
+    };
+    write_response(response, out);
+}
+
+fn read_request(request: IncomingRequest) -> Result<HttpRequest, String> {
+    let method = match request.method() {
+        Method::Get => "GET".to_owned(),
+        Method::Post => "POST".to_owned(),
+        Method::Put => "PUT".to_owned(),
+        Method::Delete => "DELETE".to_owned(),
+        Method::Head => "HEAD".to_owned(),
+        Method::Options => "OPTIONS".to_owned(),
+        Method::Patch => "PATCH".to_owned(),
+        Method::Connect => "CONNECT".to_owned(),
+        Method::Trace => "TRACE".to_owned(),
+        Method::Other(m) => m,
+    };
+    let path = request.path_with_query().unwrap_or_else(|| "/".into());
+    let headers = request
+        .headers()
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
+        .collect();
+    let body_res = request.consume().map_err(|()| "request body unavailable".to_string())?;
+    let stream = body_res.stream().map_err(|()| "request body stream unavailable".to_string())?;
+    let mut body = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) => body.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => break,
+            Err(StreamError::LastOperationFailed(e)) => return Err(format!("reading request body: {}", e.to_debug_string())),
+        }
+    }
+    drop(stream);
+    Ok(HttpRequest { method, path, headers, body })
+}
+
+fn write_response(response: HttpResponse, out: ResponseOutparam) {
+    let mut entries: Vec<(String, Vec<u8>)> =
+        response.headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+    entries.push(("content-length".into(), response.body.len().to_string().into_bytes()));
+    let Ok(fields) = Fields::from_list(&entries) else {
+        ResponseOutparam::set(out, Err(wasip2::http::types::ErrorCode::InternalError(Some("invalid response header".into()))));
+        return;
+    };
+    let resp = OutgoingResponse::new(fields);
+    let _ = resp.set_status_code(response.status);
+    let Ok(body) = resp.body() else { return };
+    // Set the response before writing so the host can stream the body out.
+    ResponseOutparam::set(out, Ok(resp));
+    if let Ok(stream) = body.write() {
+        for chunk in response.body.chunks(4096) {
+            // Once the client has all `content-length` bytes the stream may
+            // report Closed: the answer is delivered, so stop quietly.
+            if stream.blocking_write_and_flush(chunk).is_err() {
+                break;
+            }
+        }
+        drop(stream);
+    }
+    let _ = OutgoingBody::finish(body, None);
+}

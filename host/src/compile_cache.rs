@@ -1,0 +1,141 @@
+//! AOT compile cache: `<cache_dir>/<sha256(component)>-<engine hash>.cwasm`.
+//!
+//! Artifacts are native code that wasmtime loads without validation, so a
+//! file is used only when the sha256 recorded beside it at write time still
+//! matches; anything else (torn write, bit rot, another engine's file) is
+//! recompiled and rewritten, never trusted.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::component::Component;
+use wasmtime::Engine;
+
+/// How a component was obtained, for logs and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Loaded a verified artifact.
+    Hit,
+    /// No artifact: compiled and stored one.
+    Miss,
+    /// An artifact existed but failed verification: recompiled.
+    Rebuilt,
+}
+
+/// The on-disk cache for one engine.
+pub struct CompileCache {
+    dir: PathBuf,
+    engine_key: String,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl CompileCache {
+    /// A cache in `dir` (created on first write).
+    pub fn new(engine: &Engine, dir: impl Into<PathBuf>) -> Self {
+        CompileCache { dir: dir.into(), engine_key: engine_key(engine), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+    }
+
+    /// Where the artifact for `component_bytes` lives.
+    pub fn artifact_path(&self, component_bytes: &[u8]) -> PathBuf {
+        let digest = hex::encode(Sha256::digest(component_bytes));
+        self.dir.join(format!("{digest}-{}.cwasm", self.engine_key))
+    }
+
+    /// Loads the component from the cache or compiles (and caches) it.
+    /// Blocking and CPU-heavy: call from a blocking thread.
+    pub fn load(&self, engine: &Engine, component_bytes: &[u8]) -> Result<(Component, Outcome)> {
+        let path = self.artifact_path(component_bytes);
+        let mut outcome = Outcome::Miss;
+        match read_verified(&path) {
+            Ok(Some(artifact)) => {
+                // SAFETY: the bytes are an artifact this cache wrote, checked
+                // against the digest recorded when it was written.
+                match unsafe { Component::deserialize(engine, &artifact) } {
+                    Ok(component) => {
+                        self.hits.fetch_add(1, Ordering::Relaxed);
+                        return Ok((component, Outcome::Hit));
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cached artifact rejected by the engine; recompiling");
+                        outcome = Outcome::Rebuilt;
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "corrupt cached artifact; recompiling");
+                outcome = Outcome::Rebuilt;
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let artifact = engine.precompile_component(component_bytes).map_err(anyhow::Error::from).context("failed to compile component")?;
+        // SAFETY: produced by this engine just now.
+        let component = unsafe { Component::deserialize(engine, &artifact) }?;
+        if let Err(e) = write_atomic(&path, &artifact) {
+            // Serving still works; only the next start pays the compile again.
+            tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "could not write compile cache");
+        }
+        Ok((component, outcome))
+    }
+
+    /// Artifacts loaded from disk since start.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Components compiled since start.
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+}
+
+/// A short, stable fingerprint of everything that makes artifacts
+/// incompatible: wasmtime's own compatibility hash plus its version.
+fn engine_key(engine: &Engine) -> String {
+    // DefaultHasher::new() uses fixed keys, so the value is stable across
+    // runs of the same binary; a different toolchain at worst misses.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut h);
+    env!("CARGO_PKG_VERSION").hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+fn digest_path(artifact: &Path) -> PathBuf {
+    artifact.with_extension("cwasm.sha256")
+}
+
+/// `Ok(None)` when there is no artifact; `Err` when there is one that does
+/// not match its recorded digest.
+fn read_verified(path: &Path) -> Result<Option<Vec<u8>>> {
+    let artifact = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("failed to read `{}`", path.display())),
+    };
+    let recorded = std::fs::read_to_string(digest_path(path)).context("digest file missing")?;
+    let actual = hex::encode(Sha256::digest(&artifact));
+    anyhow::ensure!(recorded.trim() == actual, "digest mismatch (recorded {}, actual {actual})", recorded.trim());
+    Ok(Some(artifact))
+}
+
+/// Writes artifact then digest, each via temp file + rename, so a crash
+/// leaves either no digest or a digest of a complete file.
+fn write_atomic(path: &Path, artifact: &[u8]) -> Result<()> {
+    let dir = path.parent().context("artifact path has no parent")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("failed to create `{}`", dir.display()))?;
+    let _ = std::fs::remove_file(digest_path(path));
+    write_file(path, artifact)?;
+    write_file(&digest_path(path), hex::encode(Sha256::digest(artifact)).as_bytes())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    // Unique per writer: two tenants may share a component and compile it
+    // at the same time.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&tmp, bytes).with_context(|| format!("failed to write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("failed to rename to `{}`", path.display()))
+}

@@ -1,0 +1,234 @@
+//! `hostel.toml`: parsed with unknown keys rejected, then validated into
+//! settings the server can trust (names, tokens, hosts, limits).
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listener, state, cache and admin settings.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Default limits; each tenant may override any of them.
+    #[serde(default)]
+    pub limits: Limits,
+    /// The tenants to serve.
+    #[serde(default, rename = "tenant")]
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: String,
+    /// State backend URL (`sqlite://…` or `postgres://…`).
+    pub state: String,
+    /// Directory for AOT-compiled components.
+    pub cache_dir: PathBuf,
+    /// Origins allowed to call MCP endpoints from browsers.
+    pub allowed_origins: Vec<String>,
+    /// Environment variable holding the admin token; admin API off when unset.
+    pub admin_token_env: String,
+    /// Instances the pooling allocator reserves room for (across tenants).
+    pub pool_instances: u32,
+    /// Requests served at once across all tenants; beyond → 429.
+    pub max_concurrent: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            state: "sqlite://.hostel/state.db".into(),
+            cache_dir: ".hostel/cache".into(),
+            allowed_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],
+            admin_token_env: "HOSTEL_ADMIN_TOKEN".into(),
+            pool_instances: 1000,
+            max_concurrent: 1024,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// Per-request resource limits.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Linear memory per instance, MiB.
+    pub memory_mib: u64,
+    /// Wall-clock deadline per request (epoch interruption), ms.
+    pub timeout_ms: u64,
+    /// Largest accepted request body, bytes.
+    pub max_body_bytes: usize,
+    /// Requests of one tenant in flight at once; beyond → 429.
+    pub max_concurrent: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_mib: 64, timeout_ms: 10_000, max_body_bytes: 4 * 1024 * 1024, max_concurrent: 64 }
+    }
+}
+
+/// Per-tenant overrides of [`Limits`]; unset fields use the server default.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    /// See [`Limits::memory_mib`].
+    pub memory_mib: Option<u64>,
+    /// See [`Limits::timeout_ms`].
+    pub timeout_ms: Option<u64>,
+    /// See [`Limits::max_body_bytes`].
+    pub max_body_bytes: Option<usize>,
+    /// See [`Limits::max_concurrent`].
+    pub max_concurrent: Option<usize>,
+}
+
+impl LimitOverrides {
+    /// `defaults` with these overrides applied.
+    pub fn apply(&self, defaults: Limits) -> Limits {
+        Limits {
+            memory_mib: self.memory_mib.unwrap_or(defaults.memory_mib),
+            timeout_ms: self.timeout_ms.unwrap_or(defaults.timeout_ms),
+            max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
+            max_concurrent: self.max_concurrent.unwrap_or(defaults.max_concurrent),
+        }
+    }
+}
+
+/// One `[[tenant]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// `[a-z0-9-]{1,63}`, used in the URL path.
+    pub name: String,
+    /// Component file; relative paths are relative to the config file.
+    pub component: PathBuf,
+    /// Accepted bearer tokens; empty means the tenant is open.
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    /// Host names that route to this tenant on `POST /mcp`.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Origins (`scheme://host[:port]`) the guest may call over HTTP.
+    #[serde(default)]
+    pub outbound: Vec<String>,
+    /// Limit overrides.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+}
+
+impl Config {
+    /// Reads and validates `path`; relative component paths are resolved
+    /// against the file's directory so the server can start from anywhere.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("failed to read config `{}`", path.display()))?;
+        let mut config = Config::parse(&text).with_context(|| format!("invalid config `{}`", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for t in &mut config.tenants {
+            if t.component.is_relative() {
+                t.component = base.join(&t.component);
+            }
+        }
+        if config.server.cache_dir.is_relative() {
+            config.server.cache_dir = base.join(&config.server.cache_dir);
+        }
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Config> {
+        let config: Config = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        validate_limits("[limits]", &self.limits)?;
+        ensure!(self.server.pool_instances > 0, "`server.pool_instances` must be at least 1");
+        ensure!(self.server.max_concurrent > 0, "`server.max_concurrent` must be at least 1");
+        let mut names = HashSet::new();
+        let mut hosts = HashSet::new();
+        for t in &self.tenants {
+            validate_tenant_name(&t.name)?;
+            ensure!(names.insert(&t.name), "tenant `{}` is defined twice", t.name);
+            validate_limits(&format!("tenant `{}` limits", t.name), &t.limits.apply(self.limits))?;
+            for token in &t.tokens {
+                ensure!(
+                    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()),
+                    "tenant `{}`: tokens must be non-empty printable ASCII without spaces",
+                    t.name
+                );
+            }
+            for host in &t.hosts {
+                let host = host.to_ascii_lowercase();
+                ensure!(!host.is_empty(), "tenant `{}`: empty host name", t.name);
+                ensure!(hosts.insert(host.clone()), "host `{host}` is routed to two tenants");
+            }
+            for origin in &t.outbound {
+                crate::outbound::Origin::parse(origin).with_context(|| format!("tenant `{}`: bad `outbound` entry", t.name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Limits in force for `tenant`.
+    pub fn limits_for(&self, tenant: &TenantConfig) -> Limits {
+        tenant.limits.apply(self.limits)
+    }
+}
+
+fn validate_limits(what: &str, l: &Limits) -> Result<()> {
+    ensure!((1..=4096).contains(&l.memory_mib), "{what}: `memory_mib` must be 1..=4096, got {}", l.memory_mib);
+    ensure!(l.timeout_ms > 0, "{what}: `timeout_ms` must be positive");
+    ensure!(l.max_body_bytes > 0, "{what}: `max_body_bytes` must be positive");
+    ensure!(l.max_concurrent > 0, "{what}: `max_concurrent` must be positive");
+    Ok(())
+}
+
+/// Tenant names appear in URLs and cache keys: `[a-z0-9-]{1,63}`, no leading
+/// or trailing dash.
+pub fn validate_tenant_name(name: &str) -> Result<()> {
+    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if name.is_empty() || name.len() > 63 || !ok_chars || name.starts_with('-') || name.ends_with('-') {
+        bail!("invalid tenant name `{name}`: use 1-63 characters of a-z, 0-9 and `-`, not starting or ending with `-`");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::parse(
+            "[limits]\ntimeout_ms = 5\n[[tenant]]\nname = \"a\"\ncomponent = \"a.wasm\"\n[tenant.limits]\nmemory_mib = 8\n",
+        )
+        .unwrap();
+        let l = c.limits_for(&c.tenants[0]);
+        assert_eq!((l.memory_mib, l.timeout_ms, l.max_concurrent), (8, 5, 64));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for (text, needle) in [
+            ("[server]\nlisten_addr = 1", "unknown field `listen_addr`"),
+            ("[[tenant]]\nname = \"Bad\"\ncomponent = \"x\"", "invalid tenant name `Bad`"),
+            ("[[tenant]]\nname = \"a\"\ncomponent = \"x\"\n[[tenant]]\nname = \"a\"\ncomponent = \"y\"", "defined twice"),
+            ("[limits]\nmemory_mib = 0", "memory_mib"),
+            ("[[tenant]]\nname = \"a\"\ncomponent = \"x\"\noutbound = [\"ftp://x\"]", "bad `outbound`"),
+        ] {
+            let err = format!("{:#}", Config::parse(text).unwrap_err());
+            assert!(err.contains(needle), "`{text}` gave `{err}`");
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The MCP endpoint pipeline: tenant → method → Origin → auth → readiness
+//! → concurrency → body limit → fresh instance. Each step answers with the
+//! error DESIGN.md assigns to it.
+
+use crate::access::{check_bearer, origin_allowed, Auth};
+use crate::errors::{request_id, HostError, INTERNAL_ERROR};
+use crate::server::AppState;
+use crate::tenants::Slot;
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+
+/// Seconds clients are told to wait while a tenant compiles.
+const RETRY_COMPILING: &str = "2";
+/// Seconds clients are told to wait when over a concurrency limit.
+const RETRY_BUSY: &str = "1";
+
+/// Request headers a guest never sees: hop-by-hop headers, credentials, and
+/// the host's own `x-hostel-*` namespace.
+fn strip_for_guest(headers: &mut http::HeaderMap) {
+    for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "authorization"] {
+        headers.remove(name);
+    }
+    let private: Vec<_> = headers.keys().filter(|k| k.as_str().starts_with("x-hostel-")).cloned().collect();
+    for k in private {
+        headers.remove(k);
+    }
+}
+
+/// Serves `POST` (and preflight) on a tenant's MCP endpoint.
+pub async fn serve_mcp(state: &AppState, tenant: &str, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut resp = match pipeline(state, tenant, req, origin.as_deref()).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    };
+    if let Some(origin) = origin.filter(|o| origin_allowed(o, &state.allowed_origins)) {
+        if let Ok(v) = HeaderValue::from_str(&origin) {
+            resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+            resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
+        }
+    }
+    // Unknown tenants are not counted: arbitrary names must not grow the map.
+    if resp.status() != StatusCode::NOT_FOUND {
+        state.metrics.record(tenant, resp.status().as_u16());
+    }
+    resp
+}
+
+async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: Option<&str>) -> Result<Response<Full<Bytes>>, HostError> {
+    let slot = state.registry.get(name).ok_or_else(|| HostError::unknown_tenant(name))?;
+    if let Some(o) = origin {
+        if !origin_allowed(o, &state.allowed_origins) {
+            return Err(HostError::new(StatusCode::FORBIDDEN, format!("origin `{o}` is not allowed")));
+        }
+    }
+    match *req.method() {
+        Method::POST => {}
+        Method::OPTIONS => return Ok(preflight()),
+        _ => {
+            return Err(HostError::new(StatusCode::METHOD_NOT_ALLOWED, "this endpoint accepts POST only (stateless Streamable HTTP, no SSE stream)")
+                .header(header::ALLOW, "POST"))
+        }
+    }
+    match check_bearer(req.headers(), slot.tokens()) {
+        Auth::Allowed => {}
+        Auth::Missing => {
+            return Err(HostError::new(StatusCode::UNAUTHORIZED, "missing bearer token").header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\""))
+        }
+        Auth::Invalid => {
+            return Err(HostError::new(StatusCode::UNAUTHORIZED, "invalid bearer token")
+                .header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\", error=\"invalid_token\""))
+        }
+    }
+    let tenant = match slot {
+        Slot::Ready(t) => t,
+        Slot::Compiling { .. } => {
+            return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` is starting (compiling its component)"))
+                .header(header::RETRY_AFTER, RETRY_COMPILING))
+        }
+        Slot::Failed { .. } => return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log"))),
+    };
+    let busy = || HostError::new(StatusCode::TOO_MANY_REQUESTS, "too many concurrent requests").header(header::RETRY_AFTER, RETRY_BUSY);
+    let _global = state.permits.clone().try_acquire_owned().map_err(|_| busy())?;
+    let _local = tenant.permits.clone().try_acquire_owned().map_err(|_| busy())?;
+
+    let limit = tenant.limits.max_body_bytes;
+    let too_large = || HostError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("request body exceeds {limit} bytes"));
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let (mut parts, body) = req.into_parts();
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(e) => return Err(HostError::new(StatusCode::BAD_REQUEST, format!("failed to read request body: {e}"))),
+    };
+    strip_for_guest(&mut parts.headers);
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if !parts.headers.contains_key(header::HOST) {
+        parts.headers.insert(header::HOST, HeaderValue::from_static("localhost"));
+    }
+    let guest_req = Request::from_parts(parts, Full::new(body.clone()));
+    crate::instance::invoke(&tenant, guest_req).await.map_err(|e| {
+        tracing::warn!(tenant = %name, error = %e, "guest request failed");
+        HostError::new(e.status(), e.to_string()).code(INTERNAL_ERROR).id(request_id(&body))
+    })
+}
+
+/// CORS preflight answer for an allowed (or absent) Origin.
+fn preflight() -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    let h = resp.headers_mut();
+    h.insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type, accept, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name, last-event-id"),
+    );
+    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("mcp-session-id, mcp-protocol-version"));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    resp
+}

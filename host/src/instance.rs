@@ -1,0 +1,192 @@
+//! One request, one instance: a fresh `Store` with the tenant's limits, the
+//! guest's `wasi:http` handler called inline in the connection's task, and
+//! the response collected before the Store is dropped, so any trap, even
+//! mid-body, becomes a clean error instead of a truncated answer.
+
+use crate::engine::deadline_ticks;
+use crate::outbound::OutboundPolicy;
+use crate::tenants::Tenant;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use std::time::Duration;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// Everything a guest can reach during one request. Dropped with the Store.
+pub struct RequestState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    limiter: MemoryLimiter,
+    hooks: OutboundPolicy,
+}
+
+impl WasiView for RequestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for RequestState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Caps linear memory and tables, and remembers whether the cap was hit so
+/// the resulting trap can be reported as out-of-memory.
+struct MemoryLimiter {
+    max_memory: usize,
+    hit: bool,
+}
+
+/// Table elements one instance may grow to; Rust guests use a few hundred.
+const MAX_TABLE_ELEMENTS: usize = 100_000;
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        let ok = desired <= self.max_memory;
+        self.hit |= !ok;
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Why a guest did not produce a response.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestError {
+    /// The epoch deadline or the host timer fired.
+    #[error("request exceeded the tenant's {0} ms deadline")]
+    Deadline(u64),
+    /// Linear memory hit the tenant's limit.
+    #[error("guest ran out of memory (limit {0} MiB)")]
+    OutOfMemory(u64),
+    /// Any other trap.
+    #[error("guest trapped: {0}")]
+    Trap(String),
+    /// The guest returned without setting a response.
+    #[error("guest returned without sending a response")]
+    NoResponse,
+    /// The response body exceeded the limit.
+    #[error("guest response exceeded {0} bytes")]
+    ResponseTooLarge(usize),
+    /// The guest answered with a wasi:http error code.
+    #[error("guest reported an error: {0}")]
+    Reported(String),
+}
+
+impl GuestError {
+    /// HTTP status for this failure: 504 for deadlines, 500 otherwise.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            GuestError::Deadline(_) => http::StatusCode::GATEWAY_TIMEOUT,
+            _ => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Largest response body a guest may send (bytes). Guests answer JSON-RPC,
+/// so this is generous; it exists so one guest can't exhaust host memory.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Runs `request` on a fresh instance of `tenant` and returns the complete
+/// response. `request` must carry an absolute path; `Host` names the authority.
+pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, GuestError> {
+    let limits = tenant.limits;
+    let timeout = Duration::from_millis(limits.timeout_ms);
+    let mut store = Store::new(
+        tenant.pre.engine(),
+        RequestState {
+            wasi: WasiCtx::builder().inherit_stderr().build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter { max_memory: (limits.memory_mib as usize) << 20, hit: false },
+            hooks: OutboundPolicy::new(tenant.outbound.clone()),
+        },
+    );
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(deadline_ticks(timeout));
+    store.epoch_deadline_trap();
+
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    let setup = |e: wasmtime::Error| GuestError::Trap(format!("failed to set up the request: {e:#}"));
+    let req = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(setup)?;
+    let out = store.data_mut().http().new_response_outparam(sender).map_err(setup)?;
+
+    let run = async {
+        // Own block so the pinned futures (and their borrow of `store`) end
+        // before the Store is inspected below.
+        let (called, collected) = {
+            let collect = async {
+                let response = receiver
+                    .await
+                    .map_err(|_| GuestError::NoResponse)?
+                    .map_err(|code| GuestError::Reported(format!("{code:?}")))?;
+                let (parts, body) = response.into_parts();
+                let body = http_body_util::Limited::new(body, MAX_RESPONSE_BYTES)
+                    .collect()
+                    .await
+                    .map_err(|e| match e.downcast::<http_body_util::LengthLimitError>() {
+                        Ok(_) => GuestError::ResponseTooLarge(MAX_RESPONSE_BYTES),
+                        Err(e) => GuestError::Trap(format!("response body failed: {e}")),
+                    })?
+                    .to_bytes();
+                Ok::<_, GuestError>(http::Response::from_parts(parts, Full::new(body)))
+            };
+            let call = async {
+                let proxy = tenant.pre.instantiate_async(&mut store).await?;
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+            };
+            tokio::pin!(collect, call);
+            let mut collected = None;
+            let called = loop {
+                tokio::select! {
+                    r = &mut call => break r,
+                    c = &mut collect, if collected.is_none() => match c {
+                        Ok(resp) => collected = Some(resp),
+                        // Too large or broken: stop the guest now.
+                        Err(e) => return Err(e),
+                    },
+                }
+            };
+            // The guest has returned; what it wrote is buffered, so finish
+            // collecting (a guest that never set a response dropped its
+            // outparam on return, which settles this too).
+            let collected = match (&called, collected) {
+                (_, Some(resp)) => Some(resp),
+                (Ok(()), None) => Some(collect.await?),
+                (Err(_), None) => None,
+            };
+            (called, collected)
+        };
+        match (called, collected) {
+            (Ok(()), Some(resp)) => Ok(resp),
+            // The client has the whole answer; a trap after it (e.g. on a
+            // late flush) is the guest's problem, not the client's.
+            (Err(e), Some(resp)) => {
+                tracing::warn!(tenant = %tenant.name, error = %format!("{e:#}"), "guest trapped after completing its response");
+                Ok(resp)
+            }
+            (Err(e), None) => Err(classify(e, &limits, store.data().limiter.hit)),
+            (Ok(()), None) => Err(GuestError::NoResponse),
+        }
+    };
+    match tokio::time::timeout(timeout, run).await {
+        Ok(result) => result,
+        Err(_) => Err(GuestError::Deadline(limits.timeout_ms)),
+    }
+}
+
+fn classify(e: wasmtime::Error, limits: &crate::config::Limits, memory_hit: bool) -> GuestError {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => GuestError::Deadline(limits.timeout_ms),
+        Some(_) if memory_hit => GuestError::OutOfMemory(limits.memory_mib),
+        _ => GuestError::Trap(format!("{e:#}")),
+    }
+}

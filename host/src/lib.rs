@@ -1,0 +1,22 @@
+//! Hostel: a multi-tenant WebAssembly host for MCP servers.
+//!
+//! Every HTTP request gets a fresh instance of its tenant's precompiled
+//! component, so guest memory and MCP protocol state can't leak or race
+//! between requests or tenants. The `hostel` binary is a thin front
+//! ([`cli`]) over these modules, one concept each.
+#![deny(missing_docs)]
+
+pub mod access;
+pub mod cli;
+pub mod compile_cache;
+pub mod config;
+pub mod engine;
+pub mod errors;
+pub mod gateway;
+pub mod instance;
+pub mod linker;
+pub mod metrics;
+pub mod outbound;
+pub mod router;
+pub mod server;
+pub mod tenants;

@@ -1,0 +1,15 @@
+//! The one `Linker` all tenants are linked against: what the host provides.
+
+use crate::instance::RequestState;
+use anyhow::Result;
+use wasmtime::component::Linker;
+use wasmtime::Engine;
+
+/// WASI p2 (Rust std imports `wasi:cli/*` even in a proxy guest) plus
+/// `wasi:http` with the outbound policy in the per-request hooks.
+pub fn build(engine: &Engine) -> Result<Linker<RequestState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    Ok(linker)
+}

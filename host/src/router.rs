@@ -1,0 +1,56 @@
+//! Maps a request path to what serves it. Pure, so it is cheap to test and
+//! to fuzz; tenant names are checked here, before any lookup.
+
+use crate::config::validate_tenant_name;
+
+/// What a path is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `GET /healthz`: the process is up.
+    Health,
+    /// `GET /readyz`: every tenant is ready.
+    Ready,
+    /// `GET /metrics`: Prometheus text.
+    Metrics,
+    /// `/<tenant>/mcp`.
+    TenantPath(&'a str),
+    /// `/mcp`: the tenant comes from the `Host` header.
+    HostRouted,
+    /// `/<segment>/mcp` where the segment can't be a tenant name.
+    BadTenant(&'a str),
+    /// Anything else.
+    NotFound,
+}
+
+/// Routes `path` (query already stripped).
+pub fn route(path: &str) -> Route<'_> {
+    match path {
+        "/healthz" => return Route::Health,
+        "/readyz" => return Route::Ready,
+        "/metrics" => return Route::Metrics,
+        "/mcp" => return Route::HostRouted,
+        _ => {}
+    }
+    match path.strip_prefix('/').and_then(|p| p.strip_suffix("/mcp")) {
+        Some(name) if validate_tenant_name(name).is_ok() => Route::TenantPath(name),
+        Some(name) => Route::BadTenant(name),
+        None => Route::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("/sales/mcp"), Route::TenantPath("sales"));
+        assert_eq!(route("/mcp"), Route::HostRouted);
+        assert_eq!(route("/healthz"), Route::Health);
+        for bad in ["/../mcp", "/%2e%2e/mcp", "/Sales/mcp", "/a/b/mcp", "//mcp", "/säles/mcp", "/-a/mcp"] {
+            assert!(matches!(route(bad), Route::BadTenant(_)), "{bad}");
+        }
+        assert_eq!(route("/sales/mcp/"), Route::NotFound);
+        assert_eq!(route("/"), Route::NotFound);
+    }
+}

@@ -1,0 +1,155 @@
+//! The listener: accepts connections, routes requests, shuts down
+//! gracefully. Guests run inline in each connection's task (no hop to
+//! another thread per request, see WASMTIME48.md).
+
+use crate::compile_cache::CompileCache;
+use crate::config::Config;
+use crate::errors::{json_response, HostError};
+use crate::metrics::Metrics;
+use crate::router::{route, Route};
+use crate::tenants::Registry;
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http::{header, HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Shared by every connection.
+pub struct AppState {
+    /// Tenants.
+    pub registry: Arc<Registry>,
+    /// Origins allowed on MCP endpoints.
+    pub allowed_origins: Vec<String>,
+    /// Global concurrency cap.
+    pub permits: Arc<Semaphore>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+/// A bound, not yet running server.
+pub struct Server {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    grace: Duration,
+    _ticker: crate::engine::EpochTicker,
+}
+
+impl Server {
+    /// Builds the engine, binds the listener and starts loading tenants.
+    pub async fn bind(config: &Config) -> Result<Server> {
+        let engine = crate::engine::build(config.server.pool_instances)?;
+        let ticker = crate::engine::EpochTicker::start(&engine);
+        let cache = CompileCache::new(&engine, &config.server.cache_dir);
+        let registry = Arc::new(Registry::new(engine, cache)?);
+        let listener = TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("failed to listen on `{}`", config.server.listen))?;
+        registry.load_all(config);
+        let state = Arc::new(AppState {
+            registry,
+            allowed_origins: config.server.allowed_origins.clone(),
+            permits: Arc::new(Semaphore::new(config.server.max_concurrent)),
+            metrics: Metrics::default(),
+        });
+        Ok(Server { listener, state, grace: Duration::from_secs(config.server.shutdown_grace_secs), _ticker: ticker })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish
+    /// for up to the grace period.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let state = self.state.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let state = state.clone();
+                async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                // Slow clients (slowloris) get this long to send headers.
+                .header_read_timeout(Duration::from_secs(10))
+                .max_buf_size(64 * 1024)
+                .serve_connection(TokioIo::new(stream), service);
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+        tracing::info!("shutting down: waiting for in-flight requests");
+        tokio::select! {
+            () = graceful.shutdown() => tracing::info!("all connections closed"),
+            () = tokio::time::sleep(self.grace) => tracing::warn!("grace period over; dropping remaining connections"),
+        }
+        Ok(())
+    }
+}
+
+/// Routes one request.
+pub async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    match route(&path) {
+        Route::Health => json_response(StatusCode::OK, &json!({ "status": "ok" })),
+        Route::Ready => readiness(state),
+        Route::Metrics => {
+            let mut resp = Response::new(Full::new(Bytes::from(state.metrics.render(&state.registry))));
+            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            resp
+        }
+        Route::TenantPath(name) => crate::gateway::serve_mcp(state, name, req).await,
+        Route::HostRouted => {
+            let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            match state.registry.tenant_for_host(host) {
+                Some(name) => crate::gateway::serve_mcp(state, &name, req).await,
+                None => HostError::new(StatusCode::NOT_FOUND, format!("unknown tenant: no tenant serves host `{host}`")).into_response(),
+            }
+        }
+        Route::BadTenant(name) => HostError::unknown_tenant(name).into_response(),
+        Route::NotFound => HostError::new(StatusCode::NOT_FOUND, format!("no route for `{path}`; MCP endpoints are POST /<tenant>/mcp")).into_response(),
+    }
+}
+
+fn readiness(state: &AppState) -> Response<Full<Bytes>> {
+    let tenants: serde_json::Map<String, serde_json::Value> = state
+        .registry
+        .list()
+        .into_iter()
+        .map(|(name, slot)| {
+            let mut v = json!({ "status": slot.status() });
+            if let crate::tenants::Slot::Failed { error, .. } = &slot {
+                v["error"] = json!(error);
+            }
+            (name, v)
+        })
+        .collect();
+    let ready = state.registry.all_ready();
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    json_response(status, &json!({ "ready": ready, "tenants": tenants }))
+}

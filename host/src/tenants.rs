@@ -1,0 +1,187 @@
+//! The tenant registry: name → compiling | ready | failed, with host-name
+//! routing. Ready tenants hold an `Arc<Tenant>` that requests clone, so a
+//! later swap never disturbs requests already running on the old version.
+
+use crate::compile_cache::{CompileCache, Outcome};
+use crate::config::{Config, Limits, TenantConfig};
+use crate::instance::RequestState;
+use crate::outbound::Origin;
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker};
+use wasmtime::Engine;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+/// A tenant ready to serve: its pre-instantiated component and policy.
+pub struct Tenant {
+    /// Tenant name.
+    pub name: String,
+    /// Linked once; each request instantiates a fresh copy.
+    pub pre: ProxyPre<RequestState>,
+    /// Limits in force.
+    pub limits: Limits,
+    /// Accepted bearer tokens; empty = open.
+    pub tokens: Vec<String>,
+    /// Outbound HTTP allowlist.
+    pub outbound: Arc<[Origin]>,
+    /// Per-tenant concurrency cap.
+    pub permits: Arc<Semaphore>,
+}
+
+/// Where a tenant is in its lifecycle.
+#[derive(Clone)]
+pub enum Slot {
+    /// Being compiled (or loaded from the cache).
+    Compiling {
+        /// Tokens are known before the component is, so auth still applies.
+        tokens: Vec<String>,
+    },
+    /// Serving.
+    Ready(Arc<Tenant>),
+    /// Could not be loaded; the message says why.
+    Failed {
+        /// Tokens, so a failed tenant still authenticates before saying so.
+        tokens: Vec<String>,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl Slot {
+    /// Bearer tokens of the tenant in any state.
+    pub fn tokens(&self) -> &[String] {
+        match self {
+            Slot::Compiling { tokens } | Slot::Failed { tokens, .. } => tokens,
+            Slot::Ready(t) => &t.tokens,
+        }
+    }
+
+    /// `compiling`, `ready` or `failed`.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Slot::Compiling { .. } => "compiling",
+            Slot::Ready(_) => "ready",
+            Slot::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// All tenants, shared by every connection.
+pub struct Registry {
+    engine: Engine,
+    linker: Linker<RequestState>,
+    cache: CompileCache,
+    slots: RwLock<HashMap<String, Slot>>,
+    hosts: RwLock<HashMap<String, String>>,
+}
+
+impl Registry {
+    /// An empty registry over `engine`, caching artifacts in `cache`.
+    pub fn new(engine: Engine, cache: CompileCache) -> Result<Self> {
+        let linker = crate::linker::build(&engine)?;
+        Ok(Registry { engine, linker, cache, slots: RwLock::default(), hosts: RwLock::default() })
+    }
+
+    /// The compile cache (for metrics).
+    pub fn cache(&self) -> &CompileCache {
+        &self.cache
+    }
+
+    /// The tenant's slot, if it exists.
+    pub fn get(&self, name: &str) -> Option<Slot> {
+        self.slots.read().expect("registry lock").get(name).cloned()
+    }
+
+    /// The tenant a `Host` header routes to (port ignored, case-insensitive).
+    pub fn tenant_for_host(&self, host: &str) -> Option<String> {
+        let host = host.rsplit_once(':').filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+        self.hosts.read().expect("registry lock").get(&host.to_ascii_lowercase()).cloned()
+    }
+
+    /// Every tenant with its status, sorted by name.
+    pub fn list(&self) -> Vec<(String, Slot)> {
+        let mut all: Vec<_> = self.slots.read().expect("registry lock").iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// True when every tenant is ready.
+    pub fn all_ready(&self) -> bool {
+        self.slots.read().expect("registry lock").values().all(|s| matches!(s, Slot::Ready(_)))
+    }
+
+    /// Registers every tenant of `config` as compiling and loads them in
+    /// the background (in parallel), so the listener is up at once and
+    /// early requests get 503 + Retry-After instead of a refused connection.
+    pub fn load_all(self: &Arc<Self>, config: &Config) {
+        for t in &config.tenants {
+            self.slots.write().expect("registry lock").insert(t.name.clone(), Slot::Compiling { tokens: t.tokens.clone() });
+            let mut hosts = self.hosts.write().expect("registry lock");
+            for h in &t.hosts {
+                hosts.insert(h.to_ascii_lowercase(), t.name.clone());
+            }
+        }
+        for t in &config.tenants {
+            let (registry, tenant, limits) = (self.clone(), t.clone(), config.limits_for(t));
+            tokio::task::spawn_blocking(move || {
+                let slot = match registry.load(&tenant, limits) {
+                    Ok(ready) => Slot::Ready(Arc::new(ready)),
+                    Err(e) => {
+                        let error = format!("{e:#}");
+                        tracing::error!(tenant = %tenant.name, %error, "tenant failed to load");
+                        Slot::Failed { tokens: tenant.tokens.clone(), error }
+                    }
+                };
+                registry.slots.write().expect("registry lock").insert(tenant.name.clone(), slot);
+            });
+        }
+    }
+
+    /// Reads, compiles (or loads from cache) and links one tenant. Blocking.
+    pub fn load(&self, t: &TenantConfig, limits: Limits) -> Result<Tenant> {
+        let started = Instant::now();
+        let bytes = std::fs::read(&t.component).with_context(|| format!("failed to read component `{}`", t.component.display()))?;
+        let (component, outcome) = self.compile(&bytes).with_context(|| format!("`{}` is not a usable component", t.component.display()))?;
+        let pre = self.link(&component)?;
+        let outbound: Vec<Origin> = t.outbound.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?;
+        tracing::info!(
+            tenant = %t.name,
+            cache = match outcome { Outcome::Hit => "hit", Outcome::Miss => "miss", Outcome::Rebuilt => "rebuilt" },
+            ms = started.elapsed().as_millis() as u64,
+            "tenant ready"
+        );
+        Ok(Tenant {
+            name: t.name.clone(),
+            pre,
+            limits,
+            tokens: t.tokens.clone(),
+            outbound: outbound.into(),
+            permits: Arc::new(Semaphore::new(limits.max_concurrent)),
+        })
+    }
+
+    /// Compiles `bytes` through the cache. Rejects core modules and
+    /// non-wasm input with a message saying what was found.
+    pub fn compile(&self, bytes: &[u8]) -> Result<(Component, Outcome)> {
+        anyhow::ensure!(bytes.starts_with(b"\0asm"), "not a WebAssembly file (missing `\\0asm` header)");
+        anyhow::ensure!(
+            is_component_binary(bytes),
+            "a core WebAssembly module, not a component: build for `wasm32-wasip2` (or wrap it with `wasm-tools component new`)"
+        );
+        self.cache.load(&self.engine, bytes)
+    }
+
+    fn link(&self, component: &Component) -> Result<ProxyPre<RequestState>> {
+        let pre = self.linker.instantiate_pre(component).map_err(anyhow::Error::from).context("component imports something Hostel does not provide")?;
+        ProxyPre::new(pre).map_err(anyhow::Error::from).context("component does not export `wasi:http/incoming-handler`")
+    }
+}
+
+/// The 8-byte preamble: magic, then version 0x0d 0x00 + layer 0x01 0x00 for
+/// components versus version 1 layer 0 for core modules.
+fn is_component_binary(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[6..8] == [0x01, 0x00]
+}

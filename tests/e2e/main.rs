@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `hostel` binary on 127.0.0.1:0, real HTTP,
+//! real guest components built by `hostel-test-artifacts`.
+
+mod support;
+
+mod cache;
+mod errors;
+mod mcp;
+mod python_client;
+mod race;

@@ -1,0 +1,187 @@
+//! Test harness: start the real `hostel` binary on 127.0.0.1:0 with a
+//! generated config, and talk HTTP/1.1 to it like any client would.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use hostel_test_artifacts::{ECHO_COMPONENT, WORDSMITH_COMPONENT};
+
+/// A running `hostel serve`; killed on drop.
+pub struct Hostel {
+    child: Child,
+    pub addr: SocketAddr,
+    pub dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Default test tenants: `echo` (open) and `words` (token `tok-words`).
+pub fn demo_config() -> String {
+    format!(
+        r#"
+[[tenant]]
+name = "echo"
+component = "{ECHO_COMPONENT}"
+hosts = ["echo.test"]
+
+[[tenant]]
+name = "words"
+component = "{WORDSMITH_COMPONENT}"
+tokens = ["tok-words", "tok-words-2"]
+"#
+    )
+}
+
+impl Hostel {
+    /// Starts with `config` in a fresh temp dir and waits until ready.
+    pub fn start(config: &str) -> Hostel {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut h = Hostel::start_in(&dir, config);
+        h._tmp = Some(tmp);
+        h
+    }
+
+    /// Starts with `config` in `dir` (cache under `dir/cache`), ready.
+    pub fn start_in(dir: &Path, config: &str) -> Hostel {
+        let h = Hostel::spawn(dir, config);
+        h.wait_ready();
+        h
+    }
+
+    /// Starts without waiting for tenants.
+    pub fn spawn(dir: &Path, config: &str) -> Hostel {
+        std::fs::write(dir.join("hostel.toml"), config).unwrap();
+        let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hostel"))
+            .arg("serve")
+            .arg("--config")
+            .arg(dir.join("hostel.toml"))
+            .args(["--listen", "127.0.0.1:0", "--cache-dir"])
+            .arg(dir.join("cache"))
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn hostel");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("hostel listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}; stderr: {}", std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()))
+            .parse()
+            .unwrap();
+        Hostel { child, addr, dir: dir.to_path_buf(), _tmp: None }
+    }
+
+    /// Polls `/readyz` until 200 (at most 120 s: a cold compile in debug).
+    pub fn wait_ready(&self) {
+        let start = Instant::now();
+        loop {
+            if let Ok(r) = self.try_request("GET", "/readyz", &[], b"") {
+                if r.status == 200 {
+                    return;
+                }
+            }
+            assert!(start.elapsed() < Duration::from_secs(120), "hostel never became ready: {}", self.stderr());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's log so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+
+    /// One request on a new connection.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        self.try_request(method, path, headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    fn try_request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Resp> {
+        http(self.addr, method, path, headers, body)
+    }
+
+    /// POSTs a JSON-RPC body to `/<tenant>/mcp` with MCP's usual headers.
+    pub fn rpc(&self, tenant: &str, body: &str, extra: &[(&str, &str)]) -> Resp {
+        let mut headers = vec![("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+        headers.extend_from_slice(extra);
+        self.request("POST", &format!("/{tenant}/mcp"), &headers, body.as_bytes())
+    }
+
+    /// Value of a `/metrics` sample (0 when absent).
+    pub fn metric(&self, sample: &str) -> u64 {
+        let text = self.request("GET", "/metrics", &[], b"").text();
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// SIGKILLs the server and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Hostel {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("status {} body {:?} is not JSON: {e}", self.status, self.text()))
+    }
+}
+
+/// Minimal HTTP/1.1 client: one request per connection, Content-Length
+/// bodies (all Hostel sends). Raw so tests can send what real clients would
+/// not (bad headers, huge bodies).
+pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Resp> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    parse_response(&raw).ok_or_else(|| std::io::Error::other(format!("unparseable response: {:?}", String::from_utf8_lossy(&raw))))
+}
+
+fn parse_response(raw: &[u8]) -> Option<Resp> {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&raw[..split]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Some(Resp { status, headers, body: raw[split + 4..].to_vec() })
+}
