@@ -17,7 +17,7 @@ fn tools_on_two_tenants() {
 
     let tools = h.rpc("echo", r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, &[]).json();
     let names: Vec<_> = tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(names, ["echo", "add", "whoami", "counter"]);
+    assert_eq!(names, ["echo", "add", "whoami", "header_names", "counter"]);
     assert_eq!(tools["result"]["tools"][1]["inputSchema"]["properties"]["a"]["type"], "integer");
 
     let words = h.rpc("words", r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, &auth).json();
@@ -56,12 +56,22 @@ fn jsonrpc_errors_from_the_sdk() {
 
 #[test]
 fn guest_never_sees_credentials_or_host_headers() {
-    // `whoami` shows the path; the header probe is the guest's own view of
-    // the request, via the tool context: the SDK reports the path only, so
-    // we check stripping through a tool that returns header presence.
-    let h = Hostel::start(&demo_config());
-    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
-    let r = h.rpc("words", body, &[("authorization", "Bearer tok-words"), ("x-hostel-tenant", "echo")]);
-    // words has no whoami: proves routing used the path, not a header.
-    assert_eq!(r.json()["error"]["code"], -32602);
+    let config = format!(
+        "[[tenant]]\nname = \"echo\"\ncomponent = \"{}\"\ntokens = [\"secret-token\"]\n",
+        crate::support::ECHO_COMPONENT
+    );
+    let h = Hostel::start(&config);
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"header_names","arguments":{}}}"#;
+    let r = h.rpc(
+        "echo",
+        body,
+        &[("authorization", "Bearer secret-token"), ("x-hostel-tenant", "other"), ("x-custom", "kept"), ("proxy-authorization", "Basic x")],
+    );
+    let names = r.json()["result"]["structuredContent"]["names"].clone();
+    let names: Vec<String> = serde_json::from_value(names).unwrap();
+    assert!(names.contains(&"x-custom".to_string()), "{names:?}");
+    assert!(names.contains(&"content-type".to_string()), "{names:?}");
+    for hidden in ["authorization", "proxy-authorization", "x-hostel-tenant", "connection"] {
+        assert!(!names.contains(&hidden.to_string()), "guest saw `{hidden}`: {names:?}");
+    }
 }

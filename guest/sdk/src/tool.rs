@@ -18,6 +18,11 @@ impl Ctx<'_> {
         &self.request.path
     }
 
+    /// Lower-case names of every request header, in arrival order.
+    pub fn header_names(&self) -> Vec<&str> {
+        self.request.headers.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
     /// First value of request header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.request.header(name)
@@ -116,7 +121,9 @@ type Handler = Box<dyn Fn(Value, &Ctx) -> Result<Result<ToolResult, ToolError>, 
 pub(crate) struct Tool {
     pub name: String,
     pub description: String,
-    pub input_schema: Value,
+    /// Derived on demand: the server is rebuilt per request and most
+    /// requests never list tools.
+    pub input_schema: fn() -> Value,
     pub handler: Handler,
 }
 
@@ -133,13 +140,13 @@ impl Tool {
         Tool {
             name: name.to_owned(),
             description: description.to_owned(),
-            input_schema: input_schema::<A>(),
+            input_schema: input_schema::<A>,
             handler,
         }
     }
 
     pub fn describe(&self) -> Value {
-        json!({ "name": self.name, "description": self.description, "inputSchema": self.input_schema })
+        json!({ "name": self.name, "description": self.description, "inputSchema": (self.input_schema)() })
     }
 }
 

@@ -34,6 +34,9 @@ fn server() -> Server {
         .tool("whoami", "The request path this tenant was invoked on", |_: NoArgs, ctx: &Ctx| {
             Ok(ToolResult::text(ctx.path()))
         })
+        .tool("header_names", "Names of the request headers this guest received", |_: NoArgs, ctx: &Ctx| {
+            Ok(ToolResult::json(serde_json::json!({ "names": ctx.header_names() })))
+        })
         .tool("counter", "Increment a counter kept in a guest global and return it", |_: NoArgs, _: &Ctx| {
             Ok(ToolResult::json(serde_json::json!({ "count": CALLS.fetch_add(1, Ordering::SeqCst) + 1 })))
         })
