@@ -91,15 +91,17 @@ impl GuestError {
     }
 }
 
-/// Largest response body a guest may send (bytes). Guests answer JSON-RPC,
-/// so this is generous; it exists so one guest can't exhaust host memory.
-pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+/// Instantiates `tenant` in a fresh Store and drops both: the fixed cost
+/// every request pays before the guest does any work (for benchmarks).
+pub async fn instantiate_only(tenant: &Tenant) {
+    let mut store = new_store(tenant);
+    tenant.pre.instantiate_async(&mut store).await.expect("instantiate");
+}
 
-/// Runs `request` on a fresh instance of `tenant` and returns the complete
-/// response. `request` must carry an absolute path; `Host` names the authority.
-pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, GuestError> {
+/// A Store with the tenant's limits and deadline armed.
+#[doc(hidden)]
+pub fn new_store(tenant: &Tenant) -> Store<RequestState> {
     let limits = tenant.limits;
-    let timeout = Duration::from_millis(limits.timeout_ms);
     let mut store = Store::new(
         tenant.pre.engine(),
         RequestState {
@@ -111,8 +113,21 @@ pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Res
         },
     );
     store.limiter(|s| &mut s.limiter);
-    store.set_epoch_deadline(deadline_ticks(timeout));
+    store.set_epoch_deadline(deadline_ticks(Duration::from_millis(limits.timeout_ms)));
     store.epoch_deadline_trap();
+    store
+}
+
+/// Largest response body a guest may send (bytes). Guests answer JSON-RPC,
+/// so this is generous; it exists so one guest can't exhaust host memory.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Runs `request` on a fresh instance of `tenant` and returns the complete
+/// response. `request` must carry an absolute path; `Host` names the authority.
+pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, GuestError> {
+    let limits = tenant.limits;
+    let timeout = Duration::from_millis(limits.timeout_ms);
+    let mut store = new_store(tenant);
 
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let setup = |e: wasmtime::Error| GuestError::Trap(format!("failed to set up the request: {e:#}"));

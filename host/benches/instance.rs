@@ -1,0 +1,57 @@
+//! In-process costs of the request path, without HTTP or a load generator:
+//! instantiate + drop of a fresh instance, and a whole MCP `tools/call echo`
+//! through a fresh instance. `cargo bench -p hostel --bench instance`.
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion};
+use hostel::compile_cache::CompileCache;
+use hostel::config::{Limits, TenantConfig};
+use hostel::tenants::{Registry, Tenant};
+use http_body_util::Full;
+
+const ECHO_CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
+
+fn echo_tenant() -> (Tenant, hostel::engine::EpochTicker) {
+    let engine = hostel::engine::build(100).unwrap();
+    let ticker = hostel::engine::EpochTicker::start(&engine);
+    let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
+    let registry = Registry::new(engine, cache).unwrap();
+    let config = TenantConfig {
+        name: "echo".into(),
+        component: hostel_test_artifacts::ECHO_COMPONENT.into(),
+        tokens: vec![],
+        hosts: vec![],
+        outbound: vec![],
+        limits: Default::default(),
+    };
+    (registry.load(&config, Limits::default()).unwrap(), ticker)
+}
+
+fn echo_request() -> http::Request<Full<Bytes>> {
+    http::Request::post("/echo/mcp")
+        .header("host", "localhost")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(Full::new(Bytes::from_static(ECHO_CALL.as_bytes())))
+        .unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (tenant, _ticker) = rt.block_on(async { echo_tenant() });
+
+    c.bench_function("store_new_and_drop", |b| b.iter(|| hostel::instance::new_store(&tenant)));
+    c.bench_function("wasi_ctx_build", |b| b.iter(|| wasmtime_wasi::WasiCtx::builder().inherit_stderr().build()));
+    c.bench_function("instantiate_and_drop", |b| {
+        b.to_async(&rt).iter(|| hostel::instance::instantiate_only(&tenant));
+    });
+    c.bench_function("tools_call_echo_fresh_instance", |b| {
+        b.to_async(&rt).iter(|| async {
+            let resp = hostel::instance::invoke(&tenant, echo_request()).await.unwrap();
+            assert_eq!(resp.status(), 200);
+        });
+    });
+}
+
+criterion_group!(group, benches);
+criterion_main!(group);
