@@ -11,14 +11,14 @@ use http_body_util::Full;
 
 const ECHO_CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
 
-fn echo_tenant() -> (Tenant, hostel::engine::EpochTicker) {
+fn load_tenant(component: &str) -> (Tenant, hostel::engine::EpochTicker) {
     let engine = hostel::engine::build(100).unwrap();
     let ticker = hostel::engine::EpochTicker::start(&engine);
     let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
     let registry = Registry::new(engine, cache).unwrap();
     let config = TenantConfig {
         name: "echo".into(),
-        component: hostel_test_artifacts::ECHO_COMPONENT.into(),
+        component: component.into(),
         tokens: vec![],
         hosts: vec![],
         outbound: vec![],
@@ -38,12 +38,19 @@ fn echo_request() -> http::Request<Full<Bytes>> {
 
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (tenant, _ticker) = rt.block_on(async { echo_tenant() });
+    let (tenant, _ticker) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT) });
+    let (bare, _ticker2) = rt.block_on(async { load_tenant(hostel_test_artifacts::BARE_COMPONENT) });
 
     c.bench_function("store_new_and_drop", |b| b.iter(|| hostel::instance::new_store(&tenant)));
     c.bench_function("wasi_ctx_build", |b| b.iter(|| wasmtime_wasi::WasiCtx::builder().inherit_stderr().build()));
     c.bench_function("instantiate_and_drop", |b| {
         b.to_async(&rt).iter(|| hostel::instance::instantiate_only(&tenant));
+    });
+    c.bench_function("bare_wasi_http_fresh_instance", |b| {
+        b.to_async(&rt).iter(|| async {
+            let resp = hostel::instance::invoke(&bare, echo_request()).await.unwrap();
+            assert_eq!(resp.status(), 200);
+        });
     });
     c.bench_function("tools_call_echo_fresh_instance", |b| {
         b.to_async(&rt).iter(|| async {

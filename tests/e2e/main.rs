@@ -5,6 +5,7 @@ mod support;
 
 mod cache;
 mod errors;
+mod faults;
 mod mcp;
 mod python_client;
 mod race;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use hostel_test_artifacts::{ECHO_COMPONENT, WORDSMITH_COMPONENT};
+pub use hostel_test_artifacts::{ECHO_COMPONENT, MISBEHAVE_COMPONENT, WORDSMITH_COMPONENT};
 
 /// A running `hostel serve`; killed on drop.
 pub struct Hostel {
@@ -118,6 +118,13 @@ impl Hostel {
         text.lines()
             .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok()))
             .unwrap_or(0)
+    }
+
+    /// SIGTERMs the server and waits for it to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
     }
 
     /// SIGKILLs the server and waits for it.

@@ -1,0 +1,39 @@
+//! Test tenant for fault isolation: each tool fails in a different way the
+//! host must contain (deadline, trap, out-of-memory, slow request).
+
+use hostel_sdk::{Ctx, Deserialize, JsonSchema, Server, ToolResult};
+
+#[derive(Deserialize, JsonSchema)]
+struct NoArgs {}
+
+#[derive(Deserialize, JsonSchema)]
+struct SleepArgs {
+    /// Milliseconds to sleep (blocks in the host, not on the CPU).
+    ms: u64,
+}
+
+fn server() -> Server {
+    Server::new("misbehave", env!("CARGO_PKG_VERSION"))
+        .tool("spin", "Loop forever on the CPU", |_: NoArgs, _: &Ctx| {
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        })
+        .tool("panic", "Panic (traps the instance)", |_: NoArgs, _: &Ctx| -> Result<ToolResult, hostel_sdk::ToolError> {
+            panic!("misbehave: deliberate panic")
+        })
+        .tool("oom", "Allocate until memory runs out", |_: NoArgs, _: &Ctx| {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        })
+        .tool("sleep", "Sleep, then answer", |a: SleepArgs, _: &Ctx| {
+            std::thread::sleep(std::time::Duration::from_millis(a.ms));
+            Ok(ToolResult::text("slept"))
+        })
+}
+
+hostel_sdk::export!(server);
