@@ -198,10 +198,14 @@ pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Res
     }
 }
 
+/// Names the failure for the client in one line; the full error, with the
+/// guest's wasm backtrace, goes to the log only.
 fn classify(e: wasmtime::Error, limits: &crate::config::Limits, memory_hit: bool) -> GuestError {
+    tracing::debug!(error = %format!("{e:?}"), "guest call failed");
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => GuestError::Deadline(limits.timeout_ms),
         Some(_) if memory_hit => GuestError::OutOfMemory(limits.memory_mib),
-        _ => GuestError::Trap(format!("{e:#}")),
+        Some(trap) => GuestError::Trap(trap.to_string()),
+        None => GuestError::Trap(e.to_string()),
     }
 }
