@@ -90,5 +90,6 @@ Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 |---|---:|
 | Store::new + drop | $(median store_new_and_drop) |
 | instantiate + drop (pooling) | $(median instantiate_and_drop) |
-| whole tools/call echo through a fresh instance | $(median tools_call_echo_fresh_instance) |
+| whole request, bare wasi:http guest (no SDK, fixed answer) | $(median bare_wasi_http_fresh_instance) |
+| whole tools/call echo through a fresh instance (SDK guest) | $(median tools_call_echo_fresh_instance) |
 MD
