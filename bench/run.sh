@@ -29,6 +29,11 @@ cache_dir = "$work/cache"
 [[tenant]]
 name = "echo"
 component = "$PWD/target/guests/echo.wasm"
+
+[[tenant]]
+name = "echo-http"
+component = "$PWD/target/guests/echo.wasm"
+entry = "wasi-http"
 TOML
 
 # start NAME URL_PATH CMD… : starts a server printing "… http://ADDR" first.
@@ -65,10 +70,15 @@ load() { # NAME → "rps p50 p99 rss_mib errors"
 }
 
 start hostel /echo/mcp target/release/hostel serve --config "$work/hostel.toml" --listen 127.0.0.1:0
+sed 's#/echo/mcp#/echo-http/mcp#' "$work/hostel.url" > "$work/hostel-http.url"
+cp "$work/hostel.pid" "$work/hostel-http.pid"
 start rmcp /mcp target/bench/release/rmcp-echo 127.0.0.1:0
+kill -STOP "$(cat "$work/rmcp.pid")"    # one server at a time owns the cores
 
 read -r h_rps h_p50 h_p99 h_rss h_err < <(load hostel)
-kill "$(cat "$work/hostel.pid")"   # one server at a time owns the cores
+read -r w_rps w_p50 w_p99 w_rss w_err < <(load hostel-http)
+kill "$(cat "$work/hostel.pid")"
+kill -CONT "$(cat "$work/rmcp.pid")"
 read -r r_rps r_p50 r_p99 r_rss r_err < <(load rmcp)
 
 echo "in-process benches (criterion)…" >&2
@@ -83,7 +93,8 @@ Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 
 | server | req/s | p50 ms | p99 ms | peak RSS MiB | errors | req/s vs rmcp |
 |---|---:|---:|---:|---:|---:|---:|
-| hostel (wasi:http, fresh instance per request) | $h_rps | $(ms "$h_p50") | $(ms "$h_p99") | $h_rss | $h_err | $(ratio "$h_rps" "$r_rps")× |
+| hostel, lean export (fresh instance per request) | $h_rps | $(ms "$h_p50") | $(ms "$h_p99") | $h_rss | $h_err | $(ratio "$h_rps" "$r_rps")× |
+| hostel, wasi:http export (fresh instance per request) | $w_rps | $(ms "$w_p50") | $(ms "$w_p99") | $w_rss | $w_err | $(ratio "$w_rps" "$r_rps")× |
 | rmcp 3.11 native, shared server, stateless JSON | $r_rps | $(ms "$r_p50") | $(ms "$r_p99") | $r_rss | $r_err | 1.00× |
 
 | in-process (criterion median) | µs |
@@ -91,5 +102,6 @@ Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /pro
 | Store::new + drop | $(median store_new_and_drop) |
 | instantiate + drop (pooling) | $(median instantiate_and_drop) |
 | whole request, bare wasi:http guest (no SDK, fixed answer) | $(median bare_wasi_http_fresh_instance) |
-| whole tools/call echo through a fresh instance (SDK guest) | $(median tools_call_echo_fresh_instance) |
+| whole tools/call echo, SDK guest, wasi:http export | $(median tools_call_echo_fresh_instance) |
+| whole tools/call echo, SDK guest, lean export | $(median tools_call_echo_lean) |
 MD

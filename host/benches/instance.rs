@@ -5,13 +5,13 @@
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hostel::compile_cache::CompileCache;
-use hostel::config::{Limits, TenantConfig};
+use hostel::config::{Entry, Limits, TenantConfig};
 use hostel::tenants::{Registry, Tenant};
 use http_body_util::Full;
 
 const ECHO_CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
 
-fn load_tenant(component: &str) -> (Tenant, hostel::engine::EpochTicker) {
+fn load_tenant(component: &str, entry: Entry) -> (Tenant, hostel::engine::EpochTicker) {
     let engine = hostel::engine::build(100).unwrap();
     let ticker = hostel::engine::EpochTicker::start(&engine);
     let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
@@ -23,6 +23,7 @@ fn load_tenant(component: &str) -> (Tenant, hostel::engine::EpochTicker) {
         hosts: vec![],
         outbound: vec![],
         limits: Default::default(),
+        entry,
     };
     (registry.load(&config, Limits::default()).unwrap(), ticker)
 }
@@ -38,8 +39,10 @@ fn echo_request() -> http::Request<Full<Bytes>> {
 
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (tenant, _ticker) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT) });
-    let (bare, _ticker2) = rt.block_on(async { load_tenant(hostel_test_artifacts::BARE_COMPONENT) });
+    let (tenant, _ticker) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT, Entry::WasiHttp) });
+    let (lean, _ticker1) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT, Entry::Auto) });
+    assert!(lean.lean.is_some(), "the echo guest exports the lean handler");
+    let (bare, _ticker2) = rt.block_on(async { load_tenant(hostel_test_artifacts::BARE_COMPONENT, Entry::Auto) });
 
     c.bench_function("store_new_and_drop", |b| b.iter(|| hostel::instance::new_store(&tenant)));
     c.bench_function("wasi_ctx_build", |b| b.iter(|| wasmtime_wasi::WasiCtx::builder().inherit_stderr().build()));
@@ -48,13 +51,19 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("bare_wasi_http_fresh_instance", |b| {
         b.to_async(&rt).iter(|| async {
-            let resp = hostel::instance::invoke(&bare, echo_request()).await.unwrap();
+            let resp = hostel::instance::invoke(&bare, echo_request(), Bytes::from_static(ECHO_CALL.as_bytes())).await.unwrap();
             assert_eq!(resp.status(), 200);
         });
     });
     c.bench_function("tools_call_echo_fresh_instance", |b| {
         b.to_async(&rt).iter(|| async {
-            let resp = hostel::instance::invoke(&tenant, echo_request()).await.unwrap();
+            let resp = hostel::instance::invoke(&tenant, echo_request(), Bytes::from_static(ECHO_CALL.as_bytes())).await.unwrap();
+            assert_eq!(resp.status(), 200);
+        });
+    });
+    c.bench_function("tools_call_echo_lean", |b| {
+        b.to_async(&rt).iter(|| async {
+            let resp = hostel::instance::invoke(&lean, echo_request(), Bytes::from_static(ECHO_CALL.as_bytes())).await.unwrap();
             assert_eq!(resp.status(), 200);
         });
     });

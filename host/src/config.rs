@@ -124,6 +124,21 @@ pub struct TenantConfig {
     /// Limit overrides.
     #[serde(default)]
     pub limits: LimitOverrides,
+    /// Which export serves requests.
+    #[serde(default)]
+    pub entry: Entry,
+}
+
+/// Which guest export the host calls.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Entry {
+    /// The lean `hostel:lean/handler` when the component exports it (SDK
+    /// guests do), else `wasi:http/incoming-handler`.
+    #[default]
+    Auto,
+    /// Always `wasi:http/incoming-handler`.
+    WasiHttp,
 }
 
 impl Config {

@@ -103,7 +103,7 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
         parts.headers.insert(header::HOST, HeaderValue::from_static("localhost"));
     }
     let guest_req = Request::from_parts(parts, Full::new(body.clone()));
-    crate::instance::invoke(&tenant, guest_req).await.map_err(|e| {
+    crate::instance::invoke(&tenant, guest_req, body.clone()).await.map_err(|e| {
         tracing::warn!(tenant = %name, error = %e, "guest request failed");
         HostError::new(e.status(), e.to_string()).code(INTERNAL_ERROR).id(request_id(&body))
     })

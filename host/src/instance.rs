@@ -123,8 +123,42 @@ pub fn new_store(tenant: &Tenant) -> Store<RequestState> {
 pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// Runs `request` on a fresh instance of `tenant` and returns the complete
-/// response. `request` must carry an absolute path; `Host` names the authority.
-pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, GuestError> {
+/// response, through the lean export when the tenant has it, else through
+/// wasi:http. `body` is the request body (also inside `request`).
+/// `request` must carry an absolute path; `Host` names the authority.
+pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>, body: Bytes) -> Result<http::Response<Full<Bytes>>, GuestError> {
+    match &tenant.lean {
+        Some(lean) => invoke_lean(tenant, lean, request, body).await,
+        None => invoke_wasi_http(tenant, request).await,
+    }
+}
+
+async fn invoke_lean(
+    tenant: &Tenant,
+    lean: &crate::lean::GuestPre<RequestState>,
+    request: http::Request<Full<Bytes>>,
+    body: Bytes,
+) -> Result<http::Response<Full<Bytes>>, GuestError> {
+    let limits = tenant.limits;
+    let mut store = new_store(tenant);
+    let request = crate::lean::to_lean(request, body);
+    let run = async {
+        let guest = lean.instantiate_async(&mut store).await?;
+        guest.hostel_lean_handler().call_handle(&mut store, &request).await
+    };
+    let result = tokio::time::timeout(Duration::from_millis(limits.timeout_ms), run).await;
+    let response = match result {
+        Err(_) => return Err(GuestError::Deadline(limits.timeout_ms)),
+        Ok(Err(e)) => return Err(classify(e, &limits, store.data().limiter.hit)),
+        Ok(Ok(response)) => response,
+    };
+    if response.body.len() > MAX_RESPONSE_BYTES {
+        return Err(GuestError::ResponseTooLarge(MAX_RESPONSE_BYTES));
+    }
+    crate::lean::from_lean(response).ok_or_else(|| GuestError::Reported("invalid response status or header".into()))
+}
+
+async fn invoke_wasi_http(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, GuestError> {
     let limits = tenant.limits;
     let timeout = Duration::from_millis(limits.timeout_ms);
     let mut store = new_store(tenant);

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod errors;
 pub mod gateway;
 pub mod instance;
+pub mod lean;
 pub mod linker;
 pub mod metrics;
 pub mod outbound;

@@ -3,7 +3,7 @@
 //! later swap never disturbs requests already running on the old version.
 
 use crate::compile_cache::{CompileCache, Outcome};
-use crate::config::{Config, Limits, TenantConfig};
+use crate::config::{Config, Entry, Limits, TenantConfig};
 use crate::instance::RequestState;
 use crate::outbound::Origin;
 use anyhow::{Context, Result};
@@ -21,6 +21,9 @@ pub struct Tenant {
     pub name: String,
     /// Linked once; each request instantiates a fresh copy.
     pub pre: ProxyPre<RequestState>,
+    /// The lean entry point, when the component exports it and the tenant
+    /// does not force `entry = "wasi-http"`.
+    pub lean: Option<crate::lean::GuestPre<RequestState>>,
     /// Limits in force.
     pub limits: Limits,
     /// Accepted bearer tokens; empty = open.
@@ -146,9 +149,14 @@ impl Registry {
         let bytes = std::fs::read(&t.component).with_context(|| format!("failed to read component `{}`", t.component.display()))?;
         let (component, outcome) = self.compile(&bytes).with_context(|| format!("`{}` is not a usable component", t.component.display()))?;
         let pre = self.link(&component)?;
+        let lean = match t.entry {
+            Entry::Auto => crate::lean::GuestPre::new(pre.instance_pre().clone()).ok(),
+            Entry::WasiHttp => None,
+        };
         let outbound: Vec<Origin> = t.outbound.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?;
         tracing::info!(
             tenant = %t.name,
+            entry = if lean.is_some() { "lean" } else { "wasi-http" },
             cache = match outcome { Outcome::Hit => "hit", Outcome::Miss => "miss", Outcome::Rebuilt => "rebuilt" },
             ms = started.elapsed().as_millis() as u64,
             "tenant ready"
@@ -156,6 +164,7 @@ impl Registry {
         Ok(Tenant {
             name: t.name.clone(),
             pre,
+            lean,
             limits,
             tokens: t.tokens.clone(),
             outbound: outbound.into(),

@@ -7,6 +7,7 @@ use serde_json::json;
 fn config() -> String {
     format!(
         "[[tenant]]\nname = \"bad\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\n[tenant.limits]\ntimeout_ms = 300\nmemory_mib = 16\nmax_concurrent = 2\n\n\
+         [[tenant]]\nname = \"bad-http\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\nentry = \"wasi-http\"\n[tenant.limits]\ntimeout_ms = 300\nmemory_mib = 16\nmax_concurrent = 2\n\n\
          [[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n"
     )
 }
@@ -28,15 +29,18 @@ fn traps_deadlines_and_oom_are_contained() {
     let h = Hostel::start(&config());
     let echo = call("echo", json!({"text": "still here"}), 9);
 
-    assert_guest_error(&h.rpc("bad", &call("spin", json!({}), 1), &[]), 504, 1, "300 ms deadline");
-    assert_guest_error(&h.rpc("bad", &call("panic", json!({}), 2), &[]), 500, 2, "guest trapped");
-    assert_guest_error(&h.rpc("bad", &call("oom", json!({}), 3), &[]), 500, 3, "out of memory (limit 16 MiB)");
-    // Blocked in the host (not on the CPU): the host timer still ends it.
-    assert_guest_error(&h.rpc("bad", &call("sleep", json!({"ms": 5000}), 4), &[]), 504, 4, "deadline");
+    // Both entry points: the lean export (`bad`) and wasi:http (`bad-http`).
+    for bad in ["bad", "bad-http"] {
+        assert_guest_error(&h.rpc(bad, &call("spin", json!({}), 1), &[]), 504, 1, "300 ms deadline");
+        assert_guest_error(&h.rpc(bad, &call("panic", json!({}), 2), &[]), 500, 2, "guest trapped");
+        assert_guest_error(&h.rpc(bad, &call("oom", json!({}), 3), &[]), 500, 3, "out of memory (limit 16 MiB)");
+        // Blocked in the host (not on the CPU): the host timer still ends it.
+        assert_guest_error(&h.rpc(bad, &call("sleep", json!({"ms": 5000}), 4), &[]), 504, 4, "deadline");
 
-    // Same tenant and other tenants are unaffected.
-    assert_eq!(h.rpc("bad", &call("sleep", json!({"ms": 1}), 5), &[]).json()["result"]["content"][0]["text"], "slept");
-    assert_eq!(h.rpc("echo", &echo, &[]).json()["result"]["content"][0]["text"], "still here");
+        // Same tenant and other tenants are unaffected.
+        assert_eq!(h.rpc(bad, &call("sleep", json!({"ms": 1}), 5), &[]).json()["result"]["content"][0]["text"], "slept");
+        assert_eq!(h.rpc("echo", &echo, &[]).json()["result"]["content"][0]["text"], "still here");
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod support;
 
 mod cache;
+mod entry;
 mod errors;
 mod faults;
 mod mcp;

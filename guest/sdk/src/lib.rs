@@ -33,6 +33,18 @@ mod tool;
 #[cfg(target_arch = "wasm32")]
 mod wasi_http;
 
+/// Bindings for the lean `hostel:lean/handler` export (see `wit/lean`).
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub mod lean {
+    wit_bindgen::generate!({
+        path: "../../wit/lean",
+        world: "hostel:lean/guest",
+        pub_export_macro: true,
+        export_macro_name: "__export_lean",
+    });
+}
+
 pub use http::{HttpRequest, HttpResponse};
 pub use schemars::JsonSchema;
 pub use serde::{Deserialize, Serialize};
@@ -43,12 +55,17 @@ pub use tool::{Content, Ctx, ToolError, ToolResult};
 #[doc(hidden)]
 pub mod __private {
     #[cfg(target_arch = "wasm32")]
-    pub use crate::wasi_http::serve;
+    pub use crate::lean;
+    #[cfg(target_arch = "wasm32")]
+    pub use crate::wasi_http::{serve, serve_lean};
     #[cfg(target_arch = "wasm32")]
     pub use wasip2;
 }
 
-/// Exports a [`Server`] factory as this component's `wasi:http/incoming-handler`.
+/// Exports a [`Server`] factory as this component's `wasi:http/incoming-handler`
+/// and as the lean `hostel:lean/handler` (whole request in, whole response
+/// out), which Hostel prefers because it needs far fewer host calls. Both
+/// run the same [`Server::handle`], so they answer byte for byte alike.
 ///
 /// The factory runs once per request (each request is a fresh instance), so
 /// keep it cheap: register tools, don't do I/O.
@@ -69,6 +86,14 @@ macro_rules! export {
             $crate::__private::wasip2::http::proxy::export!(
                 HostelGuest with_types_in $crate::__private::wasip2
             );
+            impl $crate::__private::lean::exports::hostel::lean::handler::Guest for HostelGuest {
+                fn handle(
+                    request: $crate::__private::lean::exports::hostel::lean::handler::Request,
+                ) -> $crate::__private::lean::exports::hostel::lean::handler::Response {
+                    $crate::__private::serve_lean(&$make(), request)
+                }
+            }
+            $crate::__private::lean::__export_lean!(HostelGuest with_types_in $crate::__private::lean);
         };
     };
 }

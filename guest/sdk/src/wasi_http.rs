@@ -1,4 +1,5 @@
-//! Glue between `wasi:http/incoming-handler` and [`Server::handle`].
+//! Glue between the two exports (`wasi:http/incoming-handler` and the lean
+//! `hostel:lean/handler`) and [`Server::handle`].
 
 use crate::http::{HttpRequest, HttpResponse};
 use crate::server::Server;
@@ -15,6 +16,15 @@ pub fn serve(server: &Server, request: IncomingRequest, out: ResponseOutparam) {
         ),
     };
     write_response(response, out);
+}
+
+/// The lean export: the host already read the request; no streams.
+pub fn serve_lean(server: &Server, request: crate::lean::exports::hostel::lean::handler::Request) -> crate::lean::exports::hostel::lean::handler::Response {
+    let req = HttpRequest { method: request.method, path: request.path, headers: request.headers, body: request.body };
+    let resp = server.handle(&req);
+    let mut headers = resp.headers;
+    headers.push(("content-length".into(), resp.body.len().to_string()));
+    crate::lean::exports::hostel::lean::handler::Response { status: resp.status, headers, body: resp.body }
 }
 
 fn read_request(request: IncomingRequest) -> Result<HttpRequest, String> {
