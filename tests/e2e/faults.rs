@@ -12,6 +12,11 @@ fn config() -> String {
     )
 }
 
+/// A tenant with room for slow requests: two at a time, 10 s deadline.
+fn slow_config() -> String {
+    format!("[[tenant]]\nname = \"slow\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\n[tenant.limits]\nmax_concurrent = 2\n")
+}
+
 fn call(tool: &str, args: serde_json::Value, id: u64) -> String {
     json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":tool,"arguments":args}}).to_string()
 }
@@ -64,14 +69,14 @@ fn concurrent_faults_do_not_touch_healthy_requests() {
 
 #[test]
 fn over_tenant_concurrency_is_429() {
-    let h = Hostel::start(&config());
+    let h = Hostel::start(&slow_config());
     let addr = h.addr;
     // Two slow requests fill `max_concurrent = 2`.
     let slow: Vec<_> = (0..2)
-        .map(|i| std::thread::spawn(move || crate::support::http(addr, "POST", "/bad/mcp", &[], call("sleep", json!({"ms": 250}), i).as_bytes()).unwrap()))
+        .map(|i| std::thread::spawn(move || crate::support::http(addr, "POST", "/slow/mcp", &[], call("sleep", json!({"ms": 1500}), i).as_bytes()).unwrap()))
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(100));
-    let r = h.rpc("bad", &call("sleep", json!({"ms": 1}), 7), &[]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let r = h.rpc("slow", &call("sleep", json!({"ms": 1}), 7), &[]);
     assert_eq!(r.status, 429, "{}", r.text());
     assert_eq!(r.header("retry-after"), Some("1"));
     assert_eq!(r.json()["error"]["code"], -32000);
@@ -79,15 +84,15 @@ fn over_tenant_concurrency_is_429() {
         assert_eq!(t.join().unwrap().status, 200);
     }
     // Capacity is back.
-    assert_eq!(h.rpc("bad", &call("sleep", json!({"ms": 1}), 8), &[]).status, 200);
+    assert_eq!(h.rpc("slow", &call("sleep", json!({"ms": 1}), 8), &[]).status, 200);
 }
 
 #[test]
 fn sigterm_finishes_in_flight_requests_then_exits_zero() {
-    let mut h = Hostel::start(&config());
+    let mut h = Hostel::start(&slow_config());
     let addr = h.addr;
-    let slow = std::thread::spawn(move || crate::support::http(addr, "POST", "/bad/mcp", &[], call("sleep", json!({"ms": 200}), 1).as_bytes()).unwrap());
-    std::thread::sleep(std::time::Duration::from_millis(80));
+    let slow = std::thread::spawn(move || crate::support::http(addr, "POST", "/slow/mcp", &[], call("sleep", json!({"ms": 1000}), 1).as_bytes()).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let status = h.terminate();
     assert_eq!(slow.join().unwrap().status, 200, "in-flight request was cut off");
     assert_eq!(status.code(), Some(0), "{}", h.stderr());

@@ -8,5 +8,6 @@ mod entry;
 mod errors;
 mod faults;
 mod mcp;
+mod outbound;
 mod python_client;
 mod race;
