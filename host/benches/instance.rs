@@ -7,7 +7,6 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use hostel::compile_cache::CompileCache;
 use hostel::config::{Entry, Limits, TenantConfig};
 use hostel::tenants::{Registry, Tenant};
-use http_body_util::Full;
 
 const ECHO_CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
 
@@ -28,12 +27,12 @@ fn load_tenant(component: &str, entry: Entry) -> (Tenant, hostel::engine::EpochT
     (registry.load(&config, Limits::default()).unwrap(), ticker)
 }
 
-fn echo_request() -> http::Request<Full<Bytes>> {
+fn echo_request() -> http::Request<Bytes> {
     http::Request::post("/echo/mcp")
         .header("host", "localhost")
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
-        .body(Full::new(Bytes::from_static(ECHO_CALL.as_bytes())))
+        .body(Bytes::from_static(ECHO_CALL.as_bytes()))
         .unwrap()
 }
 
@@ -51,19 +50,19 @@ fn benches(c: &mut Criterion) {
     });
     c.bench_function("bare_wasi_http_fresh_instance", |b| {
         b.to_async(&rt).iter(|| async {
-            let resp = hostel::instance::invoke(&bare, echo_request(), Bytes::from_static(ECHO_CALL.as_bytes())).await.unwrap();
+            let resp = hostel::instance::invoke(&bare, echo_request()).await.unwrap();
             assert_eq!(resp.status(), 200);
         });
     });
     c.bench_function("tools_call_echo_fresh_instance", |b| {
         b.to_async(&rt).iter(|| async {
-            let resp = hostel::instance::invoke(&tenant, echo_request(), Bytes::from_static(ECHO_CALL.as_bytes())).await.unwrap();
+            let resp = hostel::instance::invoke(&tenant, echo_request()).await.unwrap();
             assert_eq!(resp.status(), 200);
         });
     });
     c.bench_function("tools_call_echo_lean", |b| {
         b.to_async(&rt).iter(|| async {
-            let resp = hostel::instance::invoke(&lean, echo_request(), Bytes::from_static(ECHO_CALL.as_bytes())).await.unwrap();
+            let resp = hostel::instance::invoke(&lean, echo_request()).await.unwrap();
             assert_eq!(resp.status(), 200);
         });
     });

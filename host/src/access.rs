@@ -30,7 +30,11 @@ pub fn check_bearer(headers: &HeaderMap, tokens: &[String]) -> Auth {
     // Compare against every token without early exit, so timing does not
     // reveal which one (or how much of one) matched.
     let found = tokens.iter().fold(false, |acc, t| acc | constant_time_eq(t.as_bytes(), token.as_bytes()));
-    if found { Auth::Allowed } else { Auth::Invalid }
+    if found {
+        Auth::Allowed
+    } else {
+        Auth::Invalid
+    }
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -47,7 +51,10 @@ pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
     let origin = origin.to_ascii_lowercase();
     allowed.iter().any(|a| {
         let a = a.trim_end_matches('/').to_ascii_lowercase();
-        origin == a || origin.strip_prefix(&a).is_some_and(|rest| rest.len() > 1 && rest.starts_with(':') && rest[1..].bytes().all(|b| b.is_ascii_digit()))
+        origin == a
+            || origin
+                .strip_prefix(&a)
+                .is_some_and(|rest| rest.len() > 1 && rest.starts_with(':') && rest[1..].bytes().all(|b| b.is_ascii_digit()))
     })
 }
 

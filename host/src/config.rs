@@ -225,10 +225,9 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let c = Config::parse(
-            "[limits]\ntimeout_ms = 5\n[[tenant]]\nname = \"a\"\ncomponent = \"a.wasm\"\n[tenant.limits]\nmemory_mib = 8\n",
-        )
-        .unwrap();
+        let c =
+            Config::parse("[limits]\ntimeout_ms = 5\n[[tenant]]\nname = \"a\"\ncomponent = \"a.wasm\"\n[tenant.limits]\nmemory_mib = 8\n")
+                .unwrap();
         let l = c.limits_for(&c.tenants[0]);
         assert_eq!((l.memory_mib, l.timeout_ms, l.max_concurrent), (8, 5, 64));
     }

@@ -19,7 +19,17 @@ const RETRY_BUSY: &str = "1";
 /// Request headers a guest never sees: hop-by-hop headers, credentials, and
 /// the host's own `x-hostel-*` namespace.
 fn strip_for_guest(headers: &mut http::HeaderMap) {
-    for name in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization", "authorization"] {
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authorization",
+        "authorization",
+    ] {
         headers.remove(name);
     }
     let private: Vec<_> = headers.keys().filter(|k| k.as_str().starts_with("x-hostel-")).cloned().collect();
@@ -59,14 +69,18 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
         Method::POST => {}
         Method::OPTIONS => return Ok(preflight()),
         _ => {
-            return Err(HostError::new(StatusCode::METHOD_NOT_ALLOWED, "this endpoint accepts POST only (stateless Streamable HTTP, no SSE stream)")
-                .header(header::ALLOW, "POST"))
+            return Err(HostError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this endpoint accepts POST only (stateless Streamable HTTP, no SSE stream)",
+            )
+            .header(header::ALLOW, "POST"))
         }
     }
     match check_bearer(req.headers(), slot.tokens()) {
         Auth::Allowed => {}
         Auth::Missing => {
-            return Err(HostError::new(StatusCode::UNAUTHORIZED, "missing bearer token").header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\""))
+            return Err(HostError::new(StatusCode::UNAUTHORIZED, "missing bearer token")
+                .header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\""))
         }
         Auth::Invalid => {
             return Err(HostError::new(StatusCode::UNAUTHORIZED, "invalid bearer token")
@@ -79,7 +93,9 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
             return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` is starting (compiling its component)"))
                 .header(header::RETRY_AFTER, RETRY_COMPILING))
         }
-        Slot::Failed { .. } => return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log"))),
+        Slot::Failed { .. } => {
+            return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log")))
+        }
     };
     let busy = || HostError::new(StatusCode::TOO_MANY_REQUESTS, "too many concurrent requests").header(header::RETRY_AFTER, RETRY_BUSY);
     let _global = state.permits.clone().try_acquire_owned().map_err(|_| busy())?;
@@ -102,8 +118,8 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
     if !parts.headers.contains_key(header::HOST) {
         parts.headers.insert(header::HOST, HeaderValue::from_static("localhost"));
     }
-    let guest_req = Request::from_parts(parts, Full::new(body.clone()));
-    crate::instance::invoke(&tenant, guest_req, body.clone()).await.map_err(|e| {
+    let guest_req = Request::from_parts(parts, body.clone());
+    crate::instance::invoke(&tenant, guest_req).await.map_err(|e| {
         tracing::warn!(tenant = %name, error = %e, "guest request failed");
         HostError::new(e.status(), e.to_string()).code(INTERNAL_ERROR).id(request_id(&body))
     })
@@ -118,7 +134,9 @@ fn preflight() -> Response<Full<Bytes>> {
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
     h.insert(
         header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("authorization, content-type, accept, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name, last-event-id"),
+        HeaderValue::from_static(
+            "authorization, content-type, accept, mcp-protocol-version, mcp-session-id, mcp-method, mcp-name, last-event-id",
+        ),
     );
     h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("mcp-session-id, mcp-protocol-version"));
     h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));

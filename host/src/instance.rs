@@ -124,34 +124,33 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 
 /// Runs `request` on a fresh instance of `tenant` and returns the complete
 /// response, through the lean export when the tenant has it, else through
-/// wasi:http. `body` is the request body (also inside `request`).
+/// wasi:http. One deadline covers both: the epoch stops a guest spinning on
+/// the CPU, this host timer one blocked in a host call.
 /// `request` must carry an absolute path; `Host` names the authority.
-pub async fn invoke(tenant: &Tenant, request: http::Request<Full<Bytes>>, body: Bytes) -> Result<http::Response<Full<Bytes>>, GuestError> {
-    match &tenant.lean {
-        Some(lean) => invoke_lean(tenant, lean, request, body).await,
-        None => invoke_wasi_http(tenant, request).await,
-    }
+pub async fn invoke(tenant: &Tenant, request: http::Request<Bytes>) -> Result<http::Response<Full<Bytes>>, GuestError> {
+    let run = async {
+        match &tenant.lean {
+            Some(lean) => invoke_lean(tenant, lean, request).await,
+            None => invoke_wasi_http(tenant, request.map(Full::new)).await,
+        }
+    };
+    let timeout_ms = tenant.limits.timeout_ms;
+    tokio::time::timeout(Duration::from_millis(timeout_ms), run).await.unwrap_or(Err(GuestError::Deadline(timeout_ms)))
 }
 
 async fn invoke_lean(
     tenant: &Tenant,
     lean: &crate::lean::GuestPre<RequestState>,
-    request: http::Request<Full<Bytes>>,
-    body: Bytes,
+    request: http::Request<Bytes>,
 ) -> Result<http::Response<Full<Bytes>>, GuestError> {
-    let limits = tenant.limits;
     let mut store = new_store(tenant);
-    let request = crate::lean::to_lean(request, body);
-    let run = async {
+    let request = crate::lean::to_lean(request);
+    let called = async {
         let guest = lean.instantiate_async(&mut store).await?;
         guest.hostel_lean_handler().call_handle(&mut store, &request).await
-    };
-    let result = tokio::time::timeout(Duration::from_millis(limits.timeout_ms), run).await;
-    let response = match result {
-        Err(_) => return Err(GuestError::Deadline(limits.timeout_ms)),
-        Ok(Err(e)) => return Err(classify(e, &limits, store.data().limiter.hit)),
-        Ok(Ok(response)) => response,
-    };
+    }
+    .await;
+    let response = called.map_err(|e| classify(e, &tenant.limits, store.data().limiter.hit))?;
     if response.body.len() > MAX_RESPONSE_BYTES {
         return Err(GuestError::ResponseTooLarge(MAX_RESPONSE_BYTES));
     }
@@ -160,7 +159,6 @@ async fn invoke_lean(
 
 async fn invoke_wasi_http(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, GuestError> {
     let limits = tenant.limits;
-    let timeout = Duration::from_millis(limits.timeout_ms);
     let mut store = new_store(tenant);
 
     let (sender, receiver) = tokio::sync::oneshot::channel();
@@ -168,67 +166,58 @@ async fn invoke_wasi_http(tenant: &Tenant, request: http::Request<Full<Bytes>>) 
     let req = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(setup)?;
     let out = store.data_mut().http().new_response_outparam(sender).map_err(setup)?;
 
-    let run = async {
-        // Own block so the pinned futures (and their borrow of `store`) end
-        // before the Store is inspected below.
-        let (called, collected) = {
-            let collect = async {
-                let response = receiver
-                    .await
-                    .map_err(|_| GuestError::NoResponse)?
-                    .map_err(|code| GuestError::Reported(format!("{code:?}")))?;
-                let (parts, body) = response.into_parts();
-                let body = http_body_util::Limited::new(body, MAX_RESPONSE_BYTES)
-                    .collect()
-                    .await
-                    .map_err(|e| match e.downcast::<http_body_util::LengthLimitError>() {
-                        Ok(_) => GuestError::ResponseTooLarge(MAX_RESPONSE_BYTES),
-                        Err(e) => GuestError::Trap(format!("response body failed: {e}")),
-                    })?
-                    .to_bytes();
-                Ok::<_, GuestError>(http::Response::from_parts(parts, Full::new(body)))
-            };
-            let call = async {
-                let proxy = tenant.pre.instantiate_async(&mut store).await?;
-                proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
-            };
-            tokio::pin!(collect, call);
-            let mut collected = None;
-            let called = loop {
-                tokio::select! {
-                    r = &mut call => break r,
-                    c = &mut collect, if collected.is_none() => match c {
-                        Ok(resp) => collected = Some(resp),
-                        // Too large or broken: stop the guest now.
-                        Err(e) => return Err(e),
-                    },
-                }
-            };
-            // The guest has returned; what it wrote is buffered, so finish
-            // collecting (a guest that never set a response dropped its
-            // outparam on return, which settles this too).
-            let collected = match (&called, collected) {
-                (_, Some(resp)) => Some(resp),
-                (Ok(()), None) => Some(collect.await?),
-                (Err(_), None) => None,
-            };
-            (called, collected)
+    // Own block so the pinned futures (and their borrow of `store`) end
+    // before the Store is inspected below.
+    let (called, collected) = {
+        let collect = async {
+            let response = receiver.await.map_err(|_| GuestError::NoResponse)?.map_err(|code| GuestError::Reported(format!("{code:?}")))?;
+            let (parts, body) = response.into_parts();
+            let body = http_body_util::Limited::new(body, MAX_RESPONSE_BYTES)
+                .collect()
+                .await
+                .map_err(|e| match e.downcast::<http_body_util::LengthLimitError>() {
+                    Ok(_) => GuestError::ResponseTooLarge(MAX_RESPONSE_BYTES),
+                    Err(e) => GuestError::Trap(format!("response body failed: {e}")),
+                })?
+                .to_bytes();
+            Ok::<_, GuestError>(http::Response::from_parts(parts, Full::new(body)))
         };
-        match (called, collected) {
-            (Ok(()), Some(resp)) => Ok(resp),
-            // The client has the whole answer; a trap after it (e.g. on a
-            // late flush) is the guest's problem, not the client's.
-            (Err(e), Some(resp)) => {
-                tracing::warn!(tenant = %tenant.name, error = %format!("{e:#}"), "guest trapped after completing its response");
-                Ok(resp)
+        let call = async {
+            let proxy = tenant.pre.instantiate_async(&mut store).await?;
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+        };
+        tokio::pin!(collect, call);
+        let mut collected = None;
+        let called = loop {
+            tokio::select! {
+                r = &mut call => break r,
+                c = &mut collect, if collected.is_none() => match c {
+                    Ok(resp) => collected = Some(resp),
+                    // Too large or broken: stop the guest now.
+                    Err(e) => return Err(e),
+                },
             }
-            (Err(e), None) => Err(classify(e, &limits, store.data().limiter.hit)),
-            (Ok(()), None) => Err(GuestError::NoResponse),
-        }
+        };
+        // The guest has returned; what it wrote is buffered, so finish
+        // collecting (a guest that never set a response dropped its
+        // outparam on return, which settles this too).
+        let collected = match (&called, collected) {
+            (_, Some(resp)) => Some(resp),
+            (Ok(()), None) => Some(collect.await?),
+            (Err(_), None) => None,
+        };
+        (called, collected)
     };
-    match tokio::time::timeout(timeout, run).await {
-        Ok(result) => result,
-        Err(_) => Err(GuestError::Deadline(limits.timeout_ms)),
+    match (called, collected) {
+        (Ok(()), Some(resp)) => Ok(resp),
+        // The client has the whole answer; a trap after it (e.g. on a
+        // late flush) is the guest's problem, not the client's.
+        (Err(e), Some(resp)) => {
+            tracing::warn!(tenant = %tenant.name, error = %format!("{e:#}"), "guest trapped after completing its response");
+            Ok(resp)
+        }
+        (Err(e), None) => Err(classify(e, &limits, store.data().limiter.hit)),
+        (Ok(()), None) => Err(GuestError::NoResponse),
     }
 }
 

@@ -22,8 +22,8 @@ pub use bindings::GuestPre;
 
 /// The request as the guest sees it: the same headers `wasi:http` would
 /// show (forbidden ones removed), so both entry points answer alike.
-pub fn to_lean(request: http::Request<Full<Bytes>>, body: Bytes) -> LeanRequest {
-    let (mut parts, _) = request.into_parts();
+pub fn to_lean(request: http::Request<Bytes>) -> LeanRequest {
+    let (mut parts, body) = request.into_parts();
     // Remove forbidden headers the way wasi:http's `FieldMap` does (collect,
     // then remove in key order): removal reorders a HeaderMap, and the guest
     // must see the same order on both paths.

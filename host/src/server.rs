@@ -48,9 +48,8 @@ impl Server {
         let ticker = crate::engine::EpochTicker::start(&engine);
         let cache = CompileCache::new(&engine, &config.server.cache_dir);
         let registry = Arc::new(Registry::new(engine, cache)?);
-        let listener = TcpListener::bind(&config.server.listen)
-            .await
-            .with_context(|| format!("failed to listen on `{}`", config.server.listen))?;
+        let listener =
+            TcpListener::bind(&config.server.listen).await.with_context(|| format!("failed to listen on `{}`", config.server.listen))?;
         registry.load_all(config);
         let state = Arc::new(AppState {
             registry,
@@ -132,7 +131,9 @@ pub async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Full<B
             }
         }
         Route::BadTenant(name) => HostError::unknown_tenant(name).into_response(),
-        Route::NotFound => HostError::new(StatusCode::NOT_FOUND, format!("no route for `{path}`; MCP endpoints are POST /<tenant>/mcp")).into_response(),
+        Route::NotFound => {
+            HostError::new(StatusCode::NOT_FOUND, format!("no route for `{path}`; MCP endpoints are POST /<tenant>/mcp")).into_response()
+        }
     }
 }
 

@@ -147,7 +147,8 @@ impl Registry {
     pub fn load(&self, t: &TenantConfig, limits: Limits) -> Result<Tenant> {
         let started = Instant::now();
         let bytes = std::fs::read(&t.component).with_context(|| format!("failed to read component `{}`", t.component.display()))?;
-        let (component, outcome) = self.compile(&bytes).with_context(|| format!("`{}` is not a usable component", t.component.display()))?;
+        let (component, outcome) =
+            self.compile(&bytes).with_context(|| format!("`{}` is not a usable component", t.component.display()))?;
         let pre = self.link(&component)?;
         let lean = match t.entry {
             Entry::Auto => crate::lean::GuestPre::new(pre.instance_pre().clone()).ok(),
@@ -184,7 +185,11 @@ impl Registry {
     }
 
     fn link(&self, component: &Component) -> Result<ProxyPre<RequestState>> {
-        let pre = self.linker.instantiate_pre(component).map_err(anyhow::Error::from).context("component imports something Hostel does not provide")?;
+        let pre = self
+            .linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .context("component imports something Hostel does not provide")?;
         ProxyPre::new(pre).map_err(anyhow::Error::from).context("component does not export `wasi:http/incoming-handler`")
     }
 }

@@ -34,11 +34,21 @@ fn main() {
         .arg("--target-dir")
         .arg(&target_dir);
     // Flags meant for the host build must not leak into the guest build.
-    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER", "CARGO_PROFILE_RELEASE_DEBUG"] {
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
         cmd.env_remove(var);
     }
     let status = cmd.status().expect("failed to run `cargo` to build the guest examples");
-    assert!(status.success(), "building the guest examples for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)");
+    assert!(
+        status.success(),
+        "building the guest examples for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
+    );
 
     // <target>/<profile>/build/<pkg>-<hash>/out → <target>
     let demo_dir = out_dir.ancestors().nth(4).map(|t| t.join("guests"));
@@ -51,7 +61,8 @@ fn main() {
         let built = target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", g.replace('-', "_")));
         assert!(built.exists(), "guest `{g}` built but `{}` is missing", built.display());
         let constant = format!("{}_COMPONENT", g.to_uppercase().replace('-', "_"));
-        writeln!(generated, "/// Path of the `{g}` guest component.\npub const {constant}: &str = {:?};", built.display().to_string()).unwrap();
+        writeln!(generated, "/// Path of the `{g}` guest component.\npub const {constant}: &str = {:?};", built.display().to_string())
+            .unwrap();
         if let Some(dir) = &demo_dir {
             copy_if_changed(&built, &dir.join(format!("{g}.wasm")));
         }

@@ -77,7 +77,13 @@ fn compile_command_fills_the_cache_serve_reads() {
 
     // Not a component: a clear error naming the problem.
     std::fs::write(dir.join("bad.wasm"), b"\0asm\x01\0\0\0").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hostel")).arg("compile").arg(dir.join("bad.wasm")).arg("--cache-dir").arg(dir.join("cache")).output().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hostel"))
+        .arg("compile")
+        .arg(dir.join("bad.wasm"))
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("core WebAssembly module, not a component"));
 }

@@ -74,10 +74,16 @@ fn error_table() {
 fn body_limit_is_413() {
     let config = format!("[limits]\nmax_body_bytes = 1024\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
     let h = Hostel::start(&config);
-    let big = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{}"}}}}}}"#, "x".repeat(2000));
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{}"}}}}}}"#,
+        "x".repeat(2000)
+    );
     assert_rpc_error(&h.rpc("echo", &big, &[]), 413, -32000, "exceeds 1024 bytes");
     // Just under the limit is served.
-    let ok = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{}"}}}}}}"#, "x".repeat(900));
+    let ok = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"echo","arguments":{{"text":"{}"}}}}}}"#,
+        "x".repeat(900)
+    );
     assert_eq!(h.rpc("echo", &ok, &[]).json()["result"]["content"][0]["text"].as_str().unwrap().len(), 900);
 }
 
@@ -101,9 +107,8 @@ fn compiling_tenant_is_503_with_retry_after() {
 fn broken_tenant_is_reported_not_fatal() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("junk.wasm"), b"this is not wasm").unwrap();
-    let config = format!(
-        "[[tenant]]\nname = \"junk\"\ncomponent = \"junk.wasm\"\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n"
-    );
+    let config =
+        format!("[[tenant]]\nname = \"junk\"\ncomponent = \"junk.wasm\"\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
     let h = Hostel::spawn(dir.path(), &config);
     // The good tenant serves; the broken one says so; readiness names it.
     let start = std::time::Instant::now();
@@ -134,9 +139,7 @@ fn bad_config_is_a_clear_error() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle) && err.contains("hostel.toml"), "{err}");
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hostel"))
-        .args(["serve", "--config", "/nonexistent/hostel.toml"])
-        .output()
-        .unwrap();
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_hostel")).args(["serve", "--config", "/nonexistent/hostel.toml"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("failed to read config `/nonexistent/hostel.toml`"));
 }

@@ -53,7 +53,11 @@ fn concurrent_faults_do_not_touch_healthy_requests() {
     let h = Hostel::start(&config());
     let addr = h.addr;
     let spinners: Vec<_> = (0..2)
-        .map(|i| std::thread::spawn(move || crate::support::http(addr, "POST", "/bad/mcp", &[], call("spin", json!({}), i).as_bytes()).unwrap().status))
+        .map(|i| {
+            std::thread::spawn(move || {
+                crate::support::http(addr, "POST", "/bad/mcp", &[], call("spin", json!({}), i).as_bytes()).unwrap().status
+            })
+        })
         .collect();
     for i in 0..20 {
         let r = h.rpc("echo", &call("echo", json!({"text": format!("t{i}")}), i), &[]);
@@ -73,7 +77,11 @@ fn over_tenant_concurrency_is_429() {
     let addr = h.addr;
     // Two slow requests fill `max_concurrent = 2`.
     let slow: Vec<_> = (0..2)
-        .map(|i| std::thread::spawn(move || crate::support::http(addr, "POST", "/slow/mcp", &[], call("sleep", json!({"ms": 1500}), i).as_bytes()).unwrap()))
+        .map(|i| {
+            std::thread::spawn(move || {
+                crate::support::http(addr, "POST", "/slow/mcp", &[], call("sleep", json!({"ms": 1500}), i).as_bytes()).unwrap()
+            })
+        })
         .collect();
     std::thread::sleep(std::time::Duration::from_millis(500));
     let r = h.rpc("slow", &call("sleep", json!({"ms": 1}), 7), &[]);
@@ -91,7 +99,9 @@ fn over_tenant_concurrency_is_429() {
 fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     let mut h = Hostel::start(&slow_config());
     let addr = h.addr;
-    let slow = std::thread::spawn(move || crate::support::http(addr, "POST", "/slow/mcp", &[], call("sleep", json!({"ms": 1000}), 1).as_bytes()).unwrap());
+    let slow = std::thread::spawn(move || {
+        crate::support::http(addr, "POST", "/slow/mcp", &[], call("sleep", json!({"ms": 1000}), 1).as_bytes()).unwrap()
+    });
     std::thread::sleep(std::time::Duration::from_millis(300));
     let status = h.terminate();
     assert_eq!(slow.join().unwrap().status, 200, "in-flight request was cut off");

@@ -50,16 +50,16 @@ fn jsonrpc_errors_from_the_sdk() {
     assert_eq!(code("{not json"), (400, -32700, json!(null)));
     assert_eq!(code(r#"{"jsonrpc":"2.0","id":5}"#), (400, -32600, json!(5)));
     assert_eq!(code(r#"{"jsonrpc":"2.0","id":6,"method":"no/such"}"#), (200, -32601, json!(6)));
-    assert_eq!(code(r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"add","arguments":{"a":"1"}}}"#), (200, -32602, json!("x")));
+    assert_eq!(
+        code(r#"{"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name":"add","arguments":{"a":"1"}}}"#),
+        (200, -32602, json!("x"))
+    );
     assert_eq!(code(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"arguments":{}}}"#), (200, -32602, json!(7)));
 }
 
 #[test]
 fn guest_never_sees_credentials_or_host_headers() {
-    let config = format!(
-        "[[tenant]]\nname = \"echo\"\ncomponent = \"{}\"\ntokens = [\"secret-token\"]\n",
-        crate::support::ECHO_COMPONENT
-    );
+    let config = format!("[[tenant]]\nname = \"echo\"\ncomponent = \"{}\"\ntokens = [\"secret-token\"]\n", crate::support::ECHO_COMPONENT);
     let h = Hostel::start(&config);
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"header_names","arguments":{}}}"#;
     let r = h.rpc(

@@ -26,9 +26,11 @@ fn one(addr: std::net::SocketAddr, i: usize) -> Result<(), String> {
         _ => ("words-b", "word_count", json!({"text": "a b c"}), json!({"words": 3}).to_string()),
     };
     let body = json!({"jsonrpc":"2.0","id":i,"method":"tools/call","params":{"name":tool,"arguments":args}}).to_string();
-    let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream"), ("authorization", "Bearer tok-words")];
+    let headers =
+        [("content-type", "application/json"), ("accept", "application/json, text/event-stream"), ("authorization", "Bearer tok-words")];
     let r = http(addr, "POST", &format!("/{tenant}/mcp"), &headers, body.as_bytes()).map_err(|e| format!("request {i}: {e}"))?;
-    let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| format!("request {i}: status {} body not JSON: {e}", r.status))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&r.body).map_err(|e| format!("request {i}: status {} body not JSON: {e}", r.status))?;
     if r.status != 200 || v["id"] != json!(i) || v["result"]["content"][0]["text"] != expect || v.get("error").is_some() {
         return Err(format!("request {i}: status {} answer {v}", r.status));
     }

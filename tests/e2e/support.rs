@@ -71,7 +71,9 @@ impl Hostel {
         let addr = line
             .trim()
             .strip_prefix("hostel listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}; stderr: {}", std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()))
+            .unwrap_or_else(|| {
+                panic!("unexpected first line {line:?}; stderr: {}", std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default())
+            })
             .parse()
             .unwrap();
         Hostel { child, addr, dir: dir.to_path_buf(), _tmp: None }
@@ -115,9 +117,7 @@ impl Hostel {
     /// Value of a `/metrics` sample (0 when absent).
     pub fn metric(&self, sample: &str) -> u64 {
         let text = self.request("GET", "/metrics", &[], b"").text();
-        text.lines()
-            .find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok()))
-            .unwrap_or(0)
+        text.lines().find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0)
     }
 
     /// SIGTERMs the server and waits for it to exit.
@@ -186,9 +186,7 @@ fn parse_response(raw: &[u8]) -> Option<Resp> {
     let head = std::str::from_utf8(&raw[..split]).ok()?;
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     Some(Resp { status, headers, body: raw[split + 4..].to_vec() })
 }

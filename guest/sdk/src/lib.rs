@@ -93,7 +93,7 @@ macro_rules! export {
                     $crate::__private::serve_lean(&$make(), request)
                 }
             }
-            $crate::__private::lean::__export_lean!(HostelGuest with_types_in $crate::__private::lean);
+    $crate::__private::lean::__export_lean!(HostelGuest with_types_in $crate::__private::lean);
         };
     };
 }

@@ -18,16 +18,10 @@ impl Server {
         }
         let body: Value = match serde_json::from_slice(&request.body) {
             Ok(v) => v,
-            Err(e) => {
-                return error_response(400, &Value::Null, RpcError::new(jsonrpc::PARSE_ERROR, format!("parse error: {e}")))
-            }
+            Err(e) => return error_response(400, &Value::Null, RpcError::new(jsonrpc::PARSE_ERROR, format!("parse error: {e}"))),
         };
         if body.is_array() {
-            return error_response(
-                400,
-                &Value::Null,
-                RpcError::new(jsonrpc::INVALID_REQUEST, "JSON-RPC batches are not supported"),
-            );
+            return error_response(400, &Value::Null, RpcError::new(jsonrpc::INVALID_REQUEST, "JSON-RPC batches are not supported"));
         }
         match classify(&body) {
             Err((id, err)) => error_response(400, &id, err),
@@ -56,9 +50,7 @@ impl Server {
     fn initialize(&self, params: &Value) -> Value {
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         // Negotiation per spec: echo a version we support, else offer our newest.
-        let version = requested
-            .filter(|v| SUPPORTED_PROTOCOL_VERSIONS.contains(v))
-            .unwrap_or(SUPPORTED_PROTOCOL_VERSIONS[0]);
+        let version = requested.filter(|v| SUPPORTED_PROTOCOL_VERSIONS.contains(v)).unwrap_or(SUPPORTED_PROTOCOL_VERSIONS[0]);
         let mut result = json!({
             "protocolVersion": version,
             "capabilities": { "tools": { "listChanged": false } },
@@ -82,11 +74,7 @@ impl Server {
         match (tool.handler)(args, ctx) {
             Err(BadArguments(msg)) => Err(invalid(format!("invalid arguments for tool `{name}`: {msg}"))),
             Ok(Ok(result)) => Ok(result),
-            Ok(Err(e)) => Ok(ToolResult {
-                content: vec![crate::tool::Content::Text(e.message)],
-                structured: e.structured,
-                is_error: true,
-            }),
+            Ok(Err(e)) => Ok(ToolResult { content: vec![crate::tool::Content::Text(e.message)], structured: e.structured, is_error: true }),
         }
     }
 }
@@ -108,9 +96,11 @@ mod tests {
     }
 
     fn server() -> Server {
-        Server::new("t", "1")
-            .tool("echo", "echo", |a: Args, _: &Ctx| Ok(ToolResult::text(a.text)))
-            .tool("fail", "fail", |_: Args, _: &Ctx| Err(ToolError::new("nope")))
+        Server::new("t", "1").tool("echo", "echo", |a: Args, _: &Ctx| Ok(ToolResult::text(a.text))).tool(
+            "fail",
+            "fail",
+            |_: Args, _: &Ctx| Err(ToolError::new("nope")),
+        )
     }
 
     fn post(body: &str) -> (u16, Value) {

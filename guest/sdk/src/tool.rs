@@ -68,11 +68,7 @@ impl ToolResult {
     /// so clients that only read `content` see it too.
     pub fn json(value: impl serde::Serialize) -> Self {
         let value = serde_json::to_value(value).unwrap_or_else(|e| json!({ "error": e.to_string() }));
-        ToolResult {
-            content: vec![Content::Text(value.to_string())],
-            structured: Some(value),
-            is_error: false,
-        }
+        ToolResult { content: vec![Content::Text(value.to_string())], structured: Some(value), is_error: false }
     }
 
     /// The MCP `CallToolResult` object.
@@ -137,12 +133,7 @@ impl Tool {
             let args: A = serde_json::from_value(args).map_err(|e| BadArguments(e.to_string()))?;
             Ok(f(args, ctx))
         });
-        Tool {
-            name: name.to_owned(),
-            description: description.to_owned(),
-            input_schema: input_schema::<A>,
-            handler,
-        }
+        Tool { name: name.to_owned(), description: description.to_owned(), input_schema: input_schema::<A>, handler }
     }
 
     pub fn describe(&self) -> Value {

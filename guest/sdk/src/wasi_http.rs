@@ -19,7 +19,10 @@ pub fn serve(server: &Server, request: IncomingRequest, out: ResponseOutparam) {
 }
 
 /// The lean export: the host already read the request; no streams.
-pub fn serve_lean(server: &Server, request: crate::lean::exports::hostel::lean::handler::Request) -> crate::lean::exports::hostel::lean::handler::Response {
+pub fn serve_lean(
+    server: &Server,
+    request: crate::lean::exports::hostel::lean::handler::Request,
+) -> crate::lean::exports::hostel::lean::handler::Response {
     let req = HttpRequest { method: request.method, path: request.path, headers: request.headers, body: request.body };
     let resp = server.handle(&req);
     let mut headers = resp.headers;
@@ -41,12 +44,8 @@ fn read_request(request: IncomingRequest) -> Result<HttpRequest, String> {
         Method::Other(m) => m,
     };
     let path = request.path_with_query().unwrap_or_else(|| "/".into());
-    let headers = request
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned()))
-        .collect();
+    let headers =
+        request.headers().entries().into_iter().map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned())).collect();
     let body_res = request.consume().map_err(|()| "request body unavailable".to_string())?;
     let stream = body_res.stream().map_err(|()| "request body stream unavailable".to_string())?;
     let mut body = Vec::new();
@@ -62,8 +61,7 @@ fn read_request(request: IncomingRequest) -> Result<HttpRequest, String> {
 }
 
 fn write_response(response: HttpResponse, out: ResponseOutparam) {
-    let mut entries: Vec<(String, Vec<u8>)> =
-        response.headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+    let mut entries: Vec<(String, Vec<u8>)> = response.headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
     entries.push(("content-length".into(), response.body.len().to_string().into_bytes()));
     let Ok(fields) = Fields::from_list(&entries) else {
         ResponseOutparam::set(out, Err(wasip2::http::types::ErrorCode::InternalError(Some("invalid response header".into()))));

@@ -31,9 +31,7 @@ fn server() -> Server {
             let sum = a.a.checked_add(a.b).ok_or("integer overflow")?;
             Ok(ToolResult::json(serde_json::json!({ "sum": sum })))
         })
-        .tool("whoami", "The request path this tenant was invoked on", |_: NoArgs, ctx: &Ctx| {
-            Ok(ToolResult::text(ctx.path()))
-        })
+        .tool("whoami", "The request path this tenant was invoked on", |_: NoArgs, ctx: &Ctx| Ok(ToolResult::text(ctx.path())))
         .tool("header_names", "Names of the request headers this guest received", |_: NoArgs, ctx: &Ctx| {
             Ok(ToolResult::json(serde_json::json!({ "names": ctx.header_names() })))
         })
