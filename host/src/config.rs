@@ -70,11 +70,14 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Requests of one tenant in flight at once; beyond → 429.
     pub max_concurrent: usize,
+    /// Largest response a guest may send, bytes; beyond → 500 (the host
+    /// buffers responses, so this bounds host memory per request).
+    pub max_response_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_mib: 64, timeout_ms: 10_000, max_body_bytes: 4 * 1024 * 1024, max_concurrent: 64 }
+        Limits { memory_mib: 64, timeout_ms: 10_000, max_body_bytes: 4 * 1024 * 1024, max_concurrent: 64, max_response_bytes: 16 << 20 }
     }
 }
 
@@ -90,6 +93,8 @@ pub struct LimitOverrides {
     pub max_body_bytes: Option<usize>,
     /// See [`Limits::max_concurrent`].
     pub max_concurrent: Option<usize>,
+    /// See [`Limits::max_response_bytes`].
+    pub max_response_bytes: Option<usize>,
 }
 
 impl LimitOverrides {
@@ -100,6 +105,7 @@ impl LimitOverrides {
             timeout_ms: self.timeout_ms.unwrap_or(defaults.timeout_ms),
             max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             max_concurrent: self.max_concurrent.unwrap_or(defaults.max_concurrent),
+            max_response_bytes: self.max_response_bytes.unwrap_or(defaults.max_response_bytes),
         }
     }
 }
@@ -206,6 +212,7 @@ fn validate_limits(what: &str, l: &Limits) -> Result<()> {
     ensure!(l.timeout_ms > 0, "{what}: `timeout_ms` must be positive");
     ensure!(l.max_body_bytes > 0, "{what}: `max_body_bytes` must be positive");
     ensure!(l.max_concurrent > 0, "{what}: `max_concurrent` must be positive");
+    ensure!(l.max_response_bytes > 0, "{what}: `max_response_bytes` must be positive");
     Ok(())
 }
 

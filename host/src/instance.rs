@@ -118,10 +118,6 @@ pub fn new_store(tenant: &Tenant) -> Store<RequestState> {
     store
 }
 
-/// Largest response body a guest may send (bytes). Guests answer JSON-RPC,
-/// so this is generous; it exists so one guest can't exhaust host memory.
-pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
-
 /// Runs `request` on a fresh instance of `tenant` and returns the complete
 /// response, through the lean export when the tenant has it, else through
 /// wasi:http. One deadline covers both: the epoch stops a guest spinning on
@@ -151,8 +147,9 @@ async fn invoke_lean(
     }
     .await;
     let response = called.map_err(|e| classify(e, &tenant.limits, store.data().limiter.hit))?;
-    if response.body.len() > MAX_RESPONSE_BYTES {
-        return Err(GuestError::ResponseTooLarge(MAX_RESPONSE_BYTES));
+    let max = tenant.limits.max_response_bytes;
+    if response.body.len() > max {
+        return Err(GuestError::ResponseTooLarge(max));
     }
     crate::lean::from_lean(response).ok_or_else(|| GuestError::Reported("invalid response status or header".into()))
 }
@@ -172,11 +169,11 @@ async fn invoke_wasi_http(tenant: &Tenant, request: http::Request<Full<Bytes>>) 
         let collect = async {
             let response = receiver.await.map_err(|_| GuestError::NoResponse)?.map_err(|code| GuestError::Reported(format!("{code:?}")))?;
             let (parts, body) = response.into_parts();
-            let body = http_body_util::Limited::new(body, MAX_RESPONSE_BYTES)
+            let body = http_body_util::Limited::new(body, limits.max_response_bytes)
                 .collect()
                 .await
                 .map_err(|e| match e.downcast::<http_body_util::LengthLimitError>() {
-                    Ok(_) => GuestError::ResponseTooLarge(MAX_RESPONSE_BYTES),
+                    Ok(_) => GuestError::ResponseTooLarge(limits.max_response_bytes),
                     Err(e) => GuestError::Trap(format!("response body failed: {e}")),
                 })?
                 .to_bytes();

@@ -108,3 +108,18 @@ fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     assert_eq!(status.code(), Some(0), "{}", h.stderr());
     assert!(std::net::TcpStream::connect(addr).is_err(), "still accepting after shutdown");
 }
+
+#[test]
+fn oversized_response_is_500_on_both_entry_points() {
+    let config = format!(
+        "[[tenant]]\nname = \"small\"\ncomponent = \"{ECHO_COMPONENT}\"\n[tenant.limits]\nmax_response_bytes = 200\n\n\
+         [[tenant]]\nname = \"small-http\"\ncomponent = \"{ECHO_COMPONENT}\"\nentry = \"wasi-http\"\n[tenant.limits]\nmax_response_bytes = 200\n"
+    );
+    let h = Hostel::start(&config);
+    for tenant in ["small", "small-http"] {
+        // A short answer fits; the tool list (well over 200 bytes) does not.
+        assert_eq!(h.rpc(tenant, &call("echo", json!({"text": "ok"}), 1), &[]).status, 200);
+        let r = h.rpc(tenant, r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, &[]);
+        assert_guest_error(&r, 500, 2, "response exceeded 200 bytes");
+    }
+}
