@@ -14,7 +14,12 @@ fn load_tenant(component: &str, entry: Entry) -> (Tenant, hostel::engine::EpochT
     let engine = hostel::engine::build(100).unwrap();
     let ticker = hostel::engine::EpochTicker::start(&engine);
     let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
-    let registry = Registry::new(engine, cache).unwrap();
+    let state = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(hostel::state::StateStore::open("sqlite::memory:", 1))
+        .unwrap();
+    let registry = Registry::new(engine, cache, state).unwrap();
     let config = TenantConfig {
         name: "echo".into(),
         component: component.into(),

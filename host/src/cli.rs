@@ -89,12 +89,12 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
     anyhow::ensure!(args.output.is_none() || args.components.len() == 1, "`--output` needs exactly one component");
     let engine = crate::engine::build(1)?;
     let cache = crate::compile_cache::CompileCache::new(&engine, &args.cache_dir);
-    let registry = crate::tenants::Registry::new(engine, cache)?;
     for path in &args.components {
         let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         let started = std::time::Instant::now();
-        let (_component, outcome) = registry.compile(&bytes).with_context(|| format!("failed to compile `{}`", path.display()))?;
-        let artifact = registry.cache().artifact_path(&bytes);
+        let (_component, outcome) =
+            crate::tenants::compile(&engine, &cache, &bytes).with_context(|| format!("failed to compile `{}`", path.display()))?;
+        let artifact = cache.artifact_path(&bytes);
         println!("{}: {:?} in {} ms → {}", path.display(), outcome, started.elapsed().as_millis(), artifact.display());
         if let Some(out) = &args.output {
             std::fs::copy(&artifact, out).with_context(|| format!("failed to write `{}`", out.display()))?;

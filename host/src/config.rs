@@ -41,6 +41,9 @@ pub struct ServerConfig {
     pub max_concurrent: usize,
     /// Seconds in-flight requests get to finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Connections to the state database (readers, for SQLite; all, for
+    /// Postgres, per `hostel` process).
+    pub state_max_connections: u32,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +57,7 @@ impl Default for ServerConfig {
             pool_instances: 1000,
             max_concurrent: 1024,
             shutdown_grace_secs: 10,
+            state_max_connections: 16,
         }
     }
 }
@@ -73,11 +77,23 @@ pub struct Limits {
     /// Largest response a guest may send, bytes; beyond → 500 (the host
     /// buffers responses, so this bounds host memory per request).
     pub max_response_bytes: usize,
+    /// Longest key a guest may use in `wasi:keyvalue`, bytes.
+    pub kv_max_key_bytes: usize,
+    /// Largest value a guest may store in `wasi:keyvalue`, bytes.
+    pub kv_max_value_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_mib: 64, timeout_ms: 10_000, max_body_bytes: 4 * 1024 * 1024, max_concurrent: 64, max_response_bytes: 16 << 20 }
+        Limits {
+            memory_mib: 64,
+            timeout_ms: 10_000,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_concurrent: 64,
+            max_response_bytes: 16 << 20,
+            kv_max_key_bytes: 1024,
+            kv_max_value_bytes: 1 << 20,
+        }
     }
 }
 
@@ -95,6 +111,10 @@ pub struct LimitOverrides {
     pub max_concurrent: Option<usize>,
     /// See [`Limits::max_response_bytes`].
     pub max_response_bytes: Option<usize>,
+    /// See [`Limits::kv_max_key_bytes`].
+    pub kv_max_key_bytes: Option<usize>,
+    /// See [`Limits::kv_max_value_bytes`].
+    pub kv_max_value_bytes: Option<usize>,
 }
 
 impl LimitOverrides {
@@ -106,6 +126,8 @@ impl LimitOverrides {
             max_body_bytes: self.max_body_bytes.unwrap_or(defaults.max_body_bytes),
             max_concurrent: self.max_concurrent.unwrap_or(defaults.max_concurrent),
             max_response_bytes: self.max_response_bytes.unwrap_or(defaults.max_response_bytes),
+            kv_max_key_bytes: self.kv_max_key_bytes.unwrap_or(defaults.kv_max_key_bytes),
+            kv_max_value_bytes: self.kv_max_value_bytes.unwrap_or(defaults.kv_max_value_bytes),
         }
     }
 }
@@ -176,6 +198,7 @@ impl Config {
         validate_limits("[limits]", &self.limits)?;
         ensure!(self.server.pool_instances > 0, "`server.pool_instances` must be at least 1");
         ensure!(self.server.max_concurrent > 0, "`server.max_concurrent` must be at least 1");
+        ensure!(self.server.state_max_connections > 0, "`server.state_max_connections` must be at least 1");
         let mut names = HashSet::new();
         let mut hosts = HashSet::new();
         for t in &self.tenants {
@@ -213,6 +236,8 @@ fn validate_limits(what: &str, l: &Limits) -> Result<()> {
     ensure!(l.max_body_bytes > 0, "{what}: `max_body_bytes` must be positive");
     ensure!(l.max_concurrent > 0, "{what}: `max_concurrent` must be positive");
     ensure!(l.max_response_bytes > 0, "{what}: `max_response_bytes` must be positive");
+    ensure!(l.kv_max_key_bytes > 0, "{what}: `kv_max_key_bytes` must be positive");
+    ensure!(l.kv_max_value_bytes > 0, "{what}: `kv_max_value_bytes` must be positive");
     Ok(())
 }
 

@@ -22,6 +22,14 @@ pub struct RequestState {
     table: ResourceTable,
     limiter: MemoryLimiter,
     hooks: OutboundPolicy,
+    kv: crate::state::keyvalue::KvCtx,
+}
+
+impl RequestState {
+    /// The guest's view of its tenant's key-value store.
+    pub fn kv(&mut self) -> crate::state::keyvalue::KvView<'_> {
+        crate::state::keyvalue::KvView::new(&self.kv, &mut self.table)
+    }
 }
 
 impl WasiView for RequestState {
@@ -110,6 +118,12 @@ pub fn new_store(tenant: &Tenant) -> Store<RequestState> {
             table: ResourceTable::new(),
             limiter: MemoryLimiter { max_memory: (limits.memory_mib as usize) << 20, hit: false },
             hooks: OutboundPolicy::new(tenant.outbound.clone()),
+            kv: crate::state::keyvalue::KvCtx::new(
+                tenant.state.clone(),
+                tenant.name.clone(),
+                limits.kv_max_key_bytes,
+                limits.kv_max_value_bytes,
+            ),
         },
     );
     store.limiter(|s| &mut s.limiter);

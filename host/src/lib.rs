@@ -20,4 +20,5 @@ pub mod metrics;
 pub mod outbound;
 pub mod router;
 pub mod server;
+pub mod state;
 pub mod tenants;

@@ -5,11 +5,13 @@ use anyhow::Result;
 use wasmtime::component::Linker;
 use wasmtime::Engine;
 
-/// WASI p2 (Rust std imports `wasi:cli/*` even in a proxy guest) plus
-/// `wasi:http` with the outbound policy in the per-request hooks.
+/// WASI p2 (Rust std imports `wasi:cli/*` even in a proxy guest),
+/// `wasi:http` with the outbound policy in the per-request hooks, and
+/// `wasi:keyvalue` (both drafts) over the tenant's state.
 pub fn build(engine: &Engine) -> Result<Linker<RequestState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    crate::state::keyvalue::add_to_linker(&mut linker, RequestState::kv)?;
     Ok(linker)
 }

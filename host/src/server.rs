@@ -47,7 +47,9 @@ impl Server {
         let engine = crate::engine::build(config.server.pool_instances)?;
         let ticker = crate::engine::EpochTicker::start(&engine);
         let cache = CompileCache::new(&engine, &config.server.cache_dir);
-        let registry = Arc::new(Registry::new(engine, cache)?);
+        let state = crate::state::StateStore::open(&config.server.state, config.server.state_max_connections).await?;
+        tracing::info!(state = %state.display(), "state store open");
+        let registry = Arc::new(Registry::new(engine, cache, state)?);
         let listener =
             TcpListener::bind(&config.server.listen).await.with_context(|| format!("failed to listen on `{}`", config.server.listen))?;
         registry.load_all(config);

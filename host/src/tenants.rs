@@ -6,6 +6,7 @@ use crate::compile_cache::{CompileCache, Outcome};
 use crate::config::{Config, Entry, Limits, TenantConfig};
 use crate::instance::RequestState;
 use crate::outbound::Origin;
+use crate::state::StateStore;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -17,8 +18,8 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 /// A tenant ready to serve: its pre-instantiated component and policy.
 pub struct Tenant {
-    /// Tenant name.
-    pub name: String,
+    /// Tenant name (shared with every request's key-value scope).
+    pub name: Arc<str>,
     /// Linked once; each request instantiates a fresh copy.
     pub pre: ProxyPre<RequestState>,
     /// The lean entry point, when the component exports it and the tenant
@@ -32,6 +33,8 @@ pub struct Tenant {
     pub outbound: Arc<[Origin]>,
     /// Per-tenant concurrency cap.
     pub permits: Arc<Semaphore>,
+    /// Where the tenant's `wasi:keyvalue` data lives.
+    pub state: StateStore,
 }
 
 /// Where a tenant is in its lifecycle.
@@ -77,15 +80,17 @@ pub struct Registry {
     engine: Engine,
     linker: Linker<RequestState>,
     cache: CompileCache,
+    state: StateStore,
     slots: RwLock<HashMap<String, Slot>>,
     hosts: RwLock<HashMap<String, String>>,
 }
 
 impl Registry {
-    /// An empty registry over `engine`, caching artifacts in `cache`.
-    pub fn new(engine: Engine, cache: CompileCache) -> Result<Self> {
+    /// An empty registry over `engine`, caching artifacts in `cache`,
+    /// tenants keeping their state in `state`.
+    pub fn new(engine: Engine, cache: CompileCache, state: StateStore) -> Result<Self> {
         let linker = crate::linker::build(&engine)?;
-        Ok(Registry { engine, linker, cache, slots: RwLock::default(), hosts: RwLock::default() })
+        Ok(Registry { engine, linker, cache, state, slots: RwLock::default(), hosts: RwLock::default() })
     }
 
     /// The compile cache (for metrics).
@@ -163,25 +168,20 @@ impl Registry {
             "tenant ready"
         );
         Ok(Tenant {
-            name: t.name.clone(),
+            name: t.name.as_str().into(),
             pre,
             lean,
             limits,
             tokens: t.tokens.clone(),
             outbound: outbound.into(),
             permits: Arc::new(Semaphore::new(limits.max_concurrent)),
+            state: self.state.clone(),
         })
     }
 
-    /// Compiles `bytes` through the cache. Rejects core modules and
-    /// non-wasm input with a message saying what was found.
+    /// Compiles `bytes` through the cache (see [`compile`]).
     pub fn compile(&self, bytes: &[u8]) -> Result<(Component, Outcome)> {
-        anyhow::ensure!(bytes.starts_with(b"\0asm"), "not a WebAssembly file (missing `\\0asm` header)");
-        anyhow::ensure!(
-            is_component_binary(bytes),
-            "a core WebAssembly module, not a component: build for `wasm32-wasip2` (or wrap it with `wasm-tools component new`)"
-        );
-        self.cache.load(&self.engine, bytes)
+        compile(&self.engine, &self.cache, bytes)
     }
 
     fn link(&self, component: &Component) -> Result<ProxyPre<RequestState>> {
@@ -192,6 +192,17 @@ impl Registry {
             .context("component imports something Hostel does not provide")?;
         ProxyPre::new(pre).map_err(anyhow::Error::from).context("component does not export `wasi:http/incoming-handler`")
     }
+}
+
+/// Compiles `bytes` through `cache`. Rejects core modules and non-wasm
+/// input with a message saying what was found.
+pub fn compile(engine: &Engine, cache: &CompileCache, bytes: &[u8]) -> Result<(Component, Outcome)> {
+    anyhow::ensure!(bytes.starts_with(b"\0asm"), "not a WebAssembly file (missing `\\0asm` header)");
+    anyhow::ensure!(
+        is_component_binary(bytes),
+        "a core WebAssembly module, not a component: build for `wasm32-wasip2` (or wrap it with `wasm-tools component new`)"
+    );
+    cache.load(engine, bytes)
 }
 
 /// The 8-byte preamble: magic, then version 0x0d 0x00 + layer 0x01 0x00 for

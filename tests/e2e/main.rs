@@ -11,3 +11,4 @@ mod mcp;
 mod outbound;
 mod python_client;
 mod race;
+mod state;

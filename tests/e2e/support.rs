@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use hostel_test_artifacts::{ECHO_COMPONENT, MISBEHAVE_COMPONENT, WORDSMITH_COMPONENT};
+pub use hostel_test_artifacts::{ECHO_COMPONENT, KEEPER_COMPONENT, MISBEHAVE_COMPONENT, WORDSMITH_COMPONENT};
 
 /// A running `hostel serve`; killed on drop.
 pub struct Hostel {
@@ -62,6 +62,9 @@ impl Hostel {
             .args(["--listen", "127.0.0.1:0", "--cache-dir"])
             .arg(dir.join("cache"))
             .env("RUST_LOG", "info")
+            // Relative paths in the config (the default `.hostel/state.db`)
+            // land in the test's own directory.
+            .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -77,6 +80,11 @@ impl Hostel {
             .parse()
             .unwrap();
         Hostel { child, addr, dir: dir.to_path_buf(), _tmp: None }
+    }
+
+    /// See [`call_tool`].
+    pub fn call_tool(&self, tenant: &str, tool: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+        call_tool(self.addr, tenant, tool, args)
     }
 
     /// Polls `/readyz` until 200 (at most 120 s: a cold compile in debug).
@@ -189,4 +197,37 @@ fn parse_response(raw: &[u8]) -> Option<Resp> {
     let headers: Vec<(String, String)> =
         lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())).collect();
     Some(Resp { status, headers, body: raw[split + 4..].to_vec() })
+}
+
+/// Calls `tool` on `tenant` with `args`: `Ok(structuredContent)` on
+/// success, `Err(text)` for an `isError` result; panics on anything else
+/// (HTTP or JSON-RPC errors), with the response in the message.
+pub fn call_tool(addr: SocketAddr, tenant: &str, tool: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}});
+    let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    let r = http(addr, "POST", &format!("/{tenant}/mcp"), &headers, body.to_string().as_bytes())
+        .unwrap_or_else(|e| panic!("{tool} on {tenant}: {e}"));
+    assert_eq!(r.status, 200, "{tool} on {tenant}: {}", r.text());
+    let v = r.json();
+    let result = v.get("result").unwrap_or_else(|| panic!("{tool} on {tenant}: no result in {v}"));
+    if result["isError"] == true {
+        return Err(result["content"][0]["text"].as_str().unwrap_or_default().to_owned());
+    }
+    Ok(result["structuredContent"].clone())
+}
+
+/// Runs `f(0..n)` on `n` threads released together; results in order.
+pub fn parallel<T: Send + 'static>(n: usize, f: impl Fn(usize) -> T + Send + Sync + 'static) -> Vec<T> {
+    let f = std::sync::Arc::new(f);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let (f, barrier) = (f.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                f(i)
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
 }

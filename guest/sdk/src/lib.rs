@@ -27,6 +27,7 @@
 
 mod http;
 pub mod jsonrpc;
+pub mod kv;
 mod protocol;
 mod server;
 mod tool;
