@@ -12,12 +12,20 @@ use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpH
 pub struct Origin {
     scheme: String,
     host: String,
-    port: u16,
+    /// `None`: any port (`http://127.0.0.1:*`), for receivers on ephemeral
+    /// ports such as a test runner's webhook listener.
+    port: Option<u16>,
 }
 
 impl Origin {
-    /// Parses `scheme://host[:port]` (http or https; no path).
+    /// Parses `scheme://host[:port]` (http or https; no path); `:*`
+    /// allows every port of that host.
     pub fn parse(text: &str) -> Result<Origin> {
+        if let Some(base) = text.strip_suffix(":*") {
+            let origin = Origin::parse(base)?;
+            anyhow::ensure!(!base.rsplit_once(':').is_some_and(|(_, p)| p.bytes().all(|b| b.is_ascii_digit())), "`{text}`: two ports");
+            return Ok(Origin { port: None, ..origin });
+        }
         let uri: http::Uri = text.parse().with_context(|| format!("`{text}` is not a URL"))?;
         let scheme = uri.scheme_str().with_context(|| format!("`{text}` has no scheme"))?.to_ascii_lowercase();
         let default_port = match scheme.as_str() {
@@ -29,7 +37,7 @@ impl Origin {
         if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
             bail!("`{text}`: an origin has no path or query");
         }
-        Ok(Origin { scheme, host, port: uri.port_u16().unwrap_or(default_port) })
+        Ok(Origin { scheme, host, port: Some(uri.port_u16().unwrap_or(default_port)) })
     }
 
     fn matches(&self, uri: &http::Uri) -> bool {
@@ -37,7 +45,7 @@ impl Origin {
         let default_port = if scheme == "https" { 443 } else { 80 };
         scheme == self.scheme
             && uri.host().is_some_and(|h| h.eq_ignore_ascii_case(&self.host))
-            && uri.port_u16().unwrap_or(default_port) == self.port
+            && self.port.is_none_or(|p| uri.port_u16().unwrap_or(default_port) == p)
     }
 }
 
@@ -89,5 +97,11 @@ mod tests {
         assert!(!o.matches(&"https://evil.com/".parse().unwrap()));
         assert!(Origin::parse("https://a.com/path").is_err());
         assert!(Origin::parse("ftp://a.com").is_err());
+        let any_port = Origin::parse("http://127.0.0.1:*").unwrap();
+        assert!(any_port.matches(&"http://127.0.0.1:39211/hook".parse().unwrap()));
+        assert!(any_port.matches(&"http://127.0.0.1/hook".parse().unwrap()));
+        assert!(!any_port.matches(&"https://127.0.0.1:39211/".parse().unwrap()));
+        assert!(!any_port.matches(&"http://127.0.0.2:39211/".parse().unwrap()));
+        assert!(Origin::parse("http://a.com:80:*").is_err());
     }
 }

@@ -28,6 +28,7 @@
 mod http;
 pub mod jsonrpc;
 pub mod kv;
+pub mod outbound;
 mod protocol;
 mod server;
 mod tool;
@@ -49,7 +50,7 @@ pub mod lean {
 pub use http::{HttpRequest, HttpResponse};
 pub use schemars::JsonSchema;
 pub use serde::{Deserialize, Serialize};
-pub use server::{Server, SUPPORTED_PROTOCOL_VERSIONS};
+pub use server::{MakeServer, Server, SUPPORTED_PROTOCOL_VERSIONS};
 pub use tool::{Content, Ctx, ToolError, ToolResult};
 
 /// Items the [`export!`] macro expands to; not a stable API.
@@ -68,8 +69,10 @@ pub mod __private {
 /// out), which Hostel prefers because it needs far fewer host calls. Both
 /// run the same [`Server::handle`], so they answer byte for byte alike.
 ///
-/// The factory runs once per request (each request is a fresh instance), so
-/// keep it cheap: register tools, don't do I/O.
+/// The factory (`fn() -> Server`, or `fn(&HttpRequest) -> Server` to pick
+/// tools by path or header — see [`MakeServer`]) runs once per request
+/// (each request is a fresh instance), so keep it cheap: register tools,
+/// don't do I/O.
 #[macro_export]
 macro_rules! export {
     ($make:path) => {
@@ -81,7 +84,7 @@ macro_rules! export {
                     request: $crate::__private::wasip2::http::types::IncomingRequest,
                     response_out: $crate::__private::wasip2::http::types::ResponseOutparam,
                 ) {
-                    $crate::__private::serve(&$make(), request, response_out)
+                    $crate::__private::serve(&$make, request, response_out)
                 }
             }
             $crate::__private::wasip2::http::proxy::export!(
@@ -91,7 +94,7 @@ macro_rules! export {
                 fn handle(
                     request: $crate::__private::lean::exports::hostel::lean::handler::Request,
                 ) -> $crate::__private::lean::exports::hostel::lean::handler::Response {
-                    $crate::__private::serve_lean(&$make(), request)
+                    $crate::__private::serve_lean(&$make, request)
                 }
             }
     $crate::__private::lean::__export_lean!(HostelGuest with_types_in $crate::__private::lean);

@@ -47,3 +47,24 @@ impl Server {
         self.tools.iter().find(|t| t.name == name)
     }
 }
+
+/// What [`export!`](crate::export) accepts: `fn() -> Server`, or
+/// `fn(&HttpRequest) -> Server` when the tools depend on the request (for
+/// example one component serving several tenants, told apart by path).
+/// The marker `M` only keeps the two impls apart.
+pub trait MakeServer<M> {
+    /// The server for this request.
+    fn make(&self, request: &crate::HttpRequest) -> Server;
+}
+
+impl<F: Fn() -> Server> MakeServer<()> for F {
+    fn make(&self, _: &crate::HttpRequest) -> Server {
+        self()
+    }
+}
+
+impl<F: Fn(&crate::HttpRequest) -> Server> MakeServer<crate::HttpRequest> for F {
+    fn make(&self, request: &crate::HttpRequest) -> Server {
+        self(request)
+    }
+}

@@ -2,14 +2,14 @@
 //! `hostel:lean/handler`) and [`Server::handle`].
 
 use crate::http::{HttpRequest, HttpResponse};
-use crate::server::Server;
+use crate::server::MakeServer;
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use wasip2::io::streams::StreamError;
 
 /// Reads the whole request, runs the server, writes the response.
-pub fn serve(server: &Server, request: IncomingRequest, out: ResponseOutparam) {
+pub fn serve<M>(make: &impl MakeServer<M>, request: IncomingRequest, out: ResponseOutparam) {
     let response = match read_request(request) {
-        Ok(req) => server.handle(&req),
+        Ok(req) => make.make(&req).handle(&req),
         Err(msg) => HttpResponse::json(
             400,
             &crate::jsonrpc::RpcError::new(crate::jsonrpc::INVALID_REQUEST, msg).to_response(&serde_json::Value::Null),
@@ -19,12 +19,12 @@ pub fn serve(server: &Server, request: IncomingRequest, out: ResponseOutparam) {
 }
 
 /// The lean export: the host already read the request; no streams.
-pub fn serve_lean(
-    server: &Server,
+pub fn serve_lean<M>(
+    make: &impl MakeServer<M>,
     request: crate::lean::exports::hostel::lean::handler::Request,
 ) -> crate::lean::exports::hostel::lean::handler::Response {
     let req = HttpRequest { method: request.method, path: request.path, headers: request.headers, body: request.body };
-    let resp = server.handle(&req);
+    let resp = make.make(&req).handle(&req);
     let mut headers = resp.headers;
     headers.push(("content-length".into(), resp.body.len().to_string()));
     crate::lean::exports::hostel::lean::handler::Response { status: resp.status, headers, body: resp.body }

@@ -21,35 +21,6 @@ struct FetchArgs {
 
 /// GETs `url` with wasi:http's outgoing handler; the error is the host's
 /// `error-code` (e.g. `HttpRequestDenied`) so tests can see the policy.
-fn fetch(url: &str) -> Result<String, String> {
-    use wasip2::http::outgoing_handler;
-    use wasip2::http::types::{Fields, OutgoingBody, OutgoingRequest, Scheme};
-    let (scheme, rest) = url.split_once("://").ok_or("not an absolute URL")?;
-    let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
-    let req = OutgoingRequest::new(Fields::new());
-    let scheme = if scheme == "https" { Scheme::Https } else { Scheme::Http };
-    req.set_scheme(Some(&scheme)).map_err(|()| "bad scheme")?;
-    req.set_authority(Some(authority)).map_err(|()| "bad authority")?;
-    req.set_path_with_query(Some(path)).map_err(|()| "bad path")?;
-    let body = req.body().map_err(|()| "no request body")?;
-    let pending = outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
-    OutgoingBody::finish(body, None).map_err(|e| format!("{e:?}"))?;
-    let response = loop {
-        match pending.get() {
-            Some(r) => break r,
-            None => pending.subscribe().block(),
-        }
-    };
-    let response = response.map_err(|()| "response taken twice")?.map_err(|e| format!("{e:?}"))?;
-    let incoming = response.consume().map_err(|()| "no response body")?;
-    let stream = incoming.stream().map_err(|()| "no response stream")?;
-    let mut bytes = Vec::new();
-    while let Ok(chunk) = stream.blocking_read(16 * 1024) {
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
 fn server() -> Server {
     Server::new("misbehave", env!("CARGO_PKG_VERSION"))
         .tool("spin", "Loop forever on the CPU", |_: NoArgs, _: &Ctx| {
@@ -69,7 +40,9 @@ fn server() -> Server {
             }
         })
         .tool("fetch", "GET a URL through the host's outbound policy", |a: FetchArgs, _: &Ctx| {
-            fetch(&a.url).map(ToolResult::text).map_err(hostel_sdk::ToolError::new)
+            hostel_sdk::outbound::send("GET", &a.url, &[], b"", std::time::Duration::from_secs(5))
+                .map(|r| ToolResult::text(String::from_utf8_lossy(&r.body)))
+                .map_err(hostel_sdk::ToolError::new)
         })
         .tool("sleep", "Sleep, then answer", |a: SleepArgs, _: &Ctx| {
             std::thread::sleep(std::time::Duration::from_millis(a.ms));

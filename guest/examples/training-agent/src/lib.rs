@@ -1,0 +1,84 @@
+//! The AdCP training agent as a Hostel tenant: a seller (`sales`) and a
+//! signals agent (`signals`) over MCP, every piece of business state
+//! (accounts, products, media buys, creatives, activations, idempotency
+//! keys) in the tenant's key-value store. Each request is a fresh instance,
+//! so concurrent first requests cannot race on a shared server object.
+//!
+//! One component serves both roles; the tenant name in the request path
+//! (`/sales/mcp`, `/signals/mcp`) picks the tools. A host-routed `/mcp`
+//! serves both.
+
+mod capabilities;
+mod controller;
+mod envelope;
+mod idempotency;
+mod sales;
+mod signals;
+mod store;
+
+use envelope::{finish, Outcome};
+use hostel_sdk::{Ctx, HttpRequest, Server};
+use serde_json::Value;
+
+/// Which protocols this request's tenant speaks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Sales,
+    Signals,
+    Both,
+}
+
+impl Role {
+    fn from_path(path: &str) -> Role {
+        match path.trim_start_matches('/').split('/').next() {
+            Some(t) if t.contains("signal") => Role::Signals,
+            Some(t) if t.contains("sales") || t.contains("seller") => Role::Sales,
+            _ => Role::Both,
+        }
+    }
+
+    pub fn sells(self) -> bool {
+        self != Role::Signals
+    }
+
+    pub fn signals(self) -> bool {
+        self != Role::Sales
+    }
+}
+
+/// What a handler knows besides its arguments.
+pub struct Call {
+    /// The tenant's role.
+    pub role: Role,
+    /// Idempotency scope: the buyer's test session when it names one
+    /// (`X-Test-Session-ID`, sent by the AdCP test runner), so reruns of a
+    /// script with fixed keys do not collide with earlier runs.
+    pub scope: String,
+}
+
+pub type Handler = fn(&Value, &Call) -> Outcome;
+
+pub fn add(server: Server, role: Role, name: &str, description: &str, handler: Handler) -> Server {
+    server.tool(name, description, move |args: Value, ctx: &Ctx| {
+        let scope =
+            ctx.header("x-test-session-id").unwrap_or("").chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(64).collect();
+        Ok(finish(&args, handler(&args, &Call { role, scope })))
+    })
+}
+
+fn server(request: &HttpRequest) -> Server {
+    let role = Role::from_path(&request.path);
+    let mut s = Server::new("adcp-training-agent", env!("CARGO_PKG_VERSION"));
+    s = add(s, role, "get_adcp_capabilities", "What this agent supports: AdCP versions, protocols, features", capabilities::get);
+    s = add(s, role, "comply_test_controller", "Deterministic test hooks: force statuses, simulate delivery", controller::handle);
+    if role.sells() {
+        s = sales::register(s, role);
+    }
+    if role.signals() {
+        s = add(s, role, "get_signals", "Discover audience signals matching a brief", signals::get_signals);
+        s = add(s, role, "activate_signal", "Activate a signal on a destination platform", signals::activate_signal);
+    }
+    s
+}
+
+hostel_sdk::export!(server);
