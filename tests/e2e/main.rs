@@ -3,6 +3,7 @@
 
 mod support;
 
+mod adcp;
 mod cache;
 mod entry;
 mod errors;

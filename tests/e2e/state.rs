@@ -3,7 +3,7 @@
 //! database per test on the server named by `HOSTEL_TEST_POSTGRES`, which
 //! `.ci/run` starts). Same tests, same expectations, both backends.
 
-use crate::support::{call_tool, parallel, Hostel, KEEPER_COMPONENT};
+use crate::support::{call_tool, parallel, Hostel, PgDatabase, KEEPER_COMPONENT};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -174,41 +174,4 @@ fn unusable_state_url_stops_startup_with_a_clear_error() {
     assert!(!out.status.success());
     assert!(stderr.contains("unsupported state URL `redis://u:***@localhost/0`"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "{stderr}");
-}
-
-/// A fresh database on the test PostgreSQL server, dropped afterwards.
-struct PgDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create() -> PgDatabase {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let admin = std::env::var("HOSTEL_TEST_POSTGRES").expect(
-            "HOSTEL_TEST_POSTGRES must name a PostgreSQL server the tests may create databases on, \
-             e.g. postgres://hostel:hostel@127.0.0.1:5432/postgres (`.ci/run` installs and starts one)",
-        );
-        let name = format!("hostel_test_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
-        admin_sql(&admin, &format!("CREATE DATABASE {name}"));
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-        PgDatabase { url: format!("{base}/{name}"), admin, name }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        admin_sql(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-    }
-}
-
-fn admin_sql(admin: &str, sql: &str) {
-    use sqlx::{Connection, Executor};
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap_or_else(|e| panic!("connect to {admin}: {e}"));
-        conn.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    });
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use hostel_test_artifacts::{ECHO_COMPONENT, KEEPER_COMPONENT, MISBEHAVE_COMPONENT, WORDSMITH_COMPONENT};
+pub use hostel_test_artifacts::{ECHO_COMPONENT, KEEPER_COMPONENT, MISBEHAVE_COMPONENT, TRAINING_AGENT_COMPONENT, WORDSMITH_COMPONENT};
 
 /// A running `hostel serve`; killed on drop.
 pub struct Hostel {
@@ -203,15 +203,31 @@ fn parse_response(raw: &[u8]) -> Option<Resp> {
 /// success, `Err(text)` for an `isError` result; panics on anything else
 /// (HTTP or JSON-RPC errors), with the response in the message.
 pub fn call_tool(addr: SocketAddr, tenant: &str, tool: &str, args: serde_json::Value) -> Result<serde_json::Value, String> {
+    call_tool_as(addr, tenant, None, tool, args).map_err(|e| e["content"][0]["text"].as_str().unwrap_or_default().to_owned())
+}
+
+/// [`call_tool`] with a bearer token; an `isError` result comes back
+/// whole (`Err(result)`), for tests that inspect structured errors.
+pub fn call_tool_as(
+    addr: SocketAddr,
+    tenant: &str,
+    token: Option<&str>,
+    tool: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, serde_json::Value> {
     let body = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}});
-    let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+    if let Some(b) = &bearer {
+        headers.push(("authorization", b.as_str()));
+    }
     let r = http(addr, "POST", &format!("/{tenant}/mcp"), &headers, body.to_string().as_bytes())
         .unwrap_or_else(|e| panic!("{tool} on {tenant}: {e}"));
     assert_eq!(r.status, 200, "{tool} on {tenant}: {}", r.text());
     let v = r.json();
     let result = v.get("result").unwrap_or_else(|| panic!("{tool} on {tenant}: no result in {v}"));
     if result["isError"] == true {
-        return Err(result["content"][0]["text"].as_str().unwrap_or_default().to_owned());
+        return Err(result.clone());
     }
     Ok(result["structuredContent"].clone())
 }
@@ -230,4 +246,42 @@ pub fn parallel<T: Send + 'static>(n: usize, f: impl Fn(usize) -> T + Send + Syn
         })
         .collect();
     handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// A fresh database on the test PostgreSQL server, dropped afterwards.
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// Connection URL of the new database.
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> PgDatabase {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let admin = std::env::var("HOSTEL_TEST_POSTGRES").expect(
+            "HOSTEL_TEST_POSTGRES must name a PostgreSQL server the tests may create databases on, \
+             e.g. postgres://hostel:hostel@127.0.0.1:5432/postgres (`.ci/run` installs and starts one)",
+        );
+        let name = format!("hostel_test_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        admin_sql(&admin, &format!("CREATE DATABASE {name}"));
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+        PgDatabase { url: format!("{base}/{name}"), admin, name }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        admin_sql(&self.admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+    }
+}
+
+fn admin_sql(admin: &str, sql: &str) {
+    use sqlx::{Connection, Executor};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut conn = sqlx::PgConnection::connect(admin).await.unwrap_or_else(|e| panic!("connect to {admin}: {e}"));
+        conn.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    });
 }
