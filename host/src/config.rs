@@ -44,6 +44,14 @@ pub struct ServerConfig {
     /// Connections to the state database (readers, for SQLite; all, for
     /// Postgres, per `hostel` process).
     pub state_max_connections: u32,
+    /// Seconds a client gets to send its request headers (slowloris).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client gets to send its request body; beyond → 408.
+    pub body_read_timeout_secs: u64,
+    /// Most request headers accepted; beyond → 431.
+    pub max_headers: usize,
+    /// Largest request head (request line + headers), bytes; beyond → 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +66,10 @@ impl Default for ServerConfig {
             max_concurrent: 1024,
             shutdown_grace_secs: 10,
             state_max_connections: 16,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            max_headers: 100,
+            max_header_bytes: 64 * 1024,
         }
     }
 }
@@ -199,6 +211,11 @@ impl Config {
         ensure!(self.server.pool_instances > 0, "`server.pool_instances` must be at least 1");
         ensure!(self.server.max_concurrent > 0, "`server.max_concurrent` must be at least 1");
         ensure!(self.server.state_max_connections > 0, "`server.state_max_connections` must be at least 1");
+        ensure!(self.server.header_read_timeout_secs > 0, "`server.header_read_timeout_secs` must be at least 1");
+        ensure!(self.server.body_read_timeout_secs > 0, "`server.body_read_timeout_secs` must be at least 1");
+        ensure!(self.server.max_headers > 0, "`server.max_headers` must be at least 1");
+        // hyper needs room for at least one full read buffer.
+        ensure!(self.server.max_header_bytes >= 8192, "`server.max_header_bytes` must be at least 8192");
         let mut names = HashSet::new();
         let mut hosts = HashSet::new();
         for t in &self.tenants {

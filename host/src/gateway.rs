@@ -108,10 +108,16 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
         return Err(too_large());
     }
     let (mut parts, body) = req.into_parts();
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
-        Err(e) => return Err(HostError::new(StatusCode::BAD_REQUEST, format!("failed to read request body: {e}"))),
+    // A client trickling its body would hold a concurrency permit forever.
+    let read = tokio::time::timeout(state.body_read_timeout, Limited::new(body, limit).collect()).await;
+    let body = match read {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Ok(Err(e)) => return Err(HostError::new(StatusCode::BAD_REQUEST, format!("failed to read request body: {e}"))),
+        Err(_) => {
+            let secs = state.body_read_timeout.as_secs();
+            return Err(HostError::new(StatusCode::REQUEST_TIMEOUT, format!("request body not received within {secs} s")));
+        }
     };
     strip_for_guest(&mut parts.headers);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));

@@ -31,12 +31,22 @@ pub struct AppState {
     pub permits: Arc<Semaphore>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// How long a client may take to send a request body.
+    pub body_read_timeout: Duration,
+}
+
+/// Per-connection protections against slow or oversized request heads.
+struct HttpLimits {
+    header_read_timeout: Duration,
+    max_headers: usize,
+    max_header_bytes: usize,
 }
 
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
     state: Arc<AppState>,
+    http: HttpLimits,
     grace: Duration,
     _ticker: crate::engine::EpochTicker,
 }
@@ -58,8 +68,14 @@ impl Server {
             allowed_origins: config.server.allowed_origins.clone(),
             permits: Arc::new(Semaphore::new(config.server.max_concurrent)),
             metrics: Metrics::default(),
+            body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
         });
-        Ok(Server { listener, state, grace: Duration::from_secs(config.server.shutdown_grace_secs), _ticker: ticker })
+        let http = HttpLimits {
+            header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),
+            max_headers: config.server.max_headers,
+            max_header_bytes: config.server.max_header_bytes,
+        };
+        Ok(Server { listener, state, http, grace: Duration::from_secs(config.server.shutdown_grace_secs), _ticker: ticker })
     }
 
     /// The bound address (useful with port 0).
@@ -94,8 +110,9 @@ impl Server {
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 // Slow clients (slowloris) get this long to send headers.
-                .header_read_timeout(Duration::from_secs(10))
-                .max_buf_size(64 * 1024)
+                .header_read_timeout(self.http.header_read_timeout)
+                .max_headers(self.http.max_headers)
+                .max_buf_size(self.http.max_header_bytes)
                 .serve_connection(TokioIo::new(stream), service);
             let conn = graceful.watch(conn);
             tokio::spawn(async move {

@@ -39,6 +39,8 @@ fn traps_deadlines_and_oom_are_contained() {
         assert_guest_error(&h.rpc(bad, &call("spin", json!({}), 1), &[]), 504, 1, "300 ms deadline");
         assert_guest_error(&h.rpc(bad, &call("panic", json!({}), 2), &[]), 500, 2, "guest trapped");
         assert_guest_error(&h.rpc(bad, &call("oom", json!({}), 3), &[]), 500, 3, "out of memory (limit 16 MiB)");
+        assert_guest_error(&h.rpc(bad, &call("recurse", json!({}), 6), &[]), 500, 6, "guest trapped");
+        assert_guest_error(&h.rpc(bad, &call("unreachable", json!({}), 7), &[]), 500, 7, "guest trapped");
         // Blocked in the host (not on the CPU): the host timer still ends it.
         assert_guest_error(&h.rpc(bad, &call("sleep", json!({"ms": 5000}), 4), &[]), 504, 4, "deadline");
 

@@ -8,6 +8,7 @@ mod cache;
 mod entry;
 mod errors;
 mod faults;
+mod hostile;
 mod mcp;
 mod outbound;
 mod python_client;

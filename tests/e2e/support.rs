@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub use hostel_test_artifacts::{ECHO_COMPONENT, KEEPER_COMPONENT, MISBEHAVE_COMPONENT, TRAINING_AGENT_COMPONENT, WORDSMITH_COMPONENT};
+pub use hostel_test_artifacts::{
+    ECHO_COMPONENT, KEEPER_COMPONENT, MISBEHAVE_COMPONENT, STALL_COMPONENT, TRAINING_AGENT_COMPONENT, WORDSMITH_COMPONENT,
+};
 
 /// A running `hostel serve`; killed on drop.
 pub struct Hostel {
@@ -136,6 +138,14 @@ impl Hostel {
     }
 
     /// SIGKILLs the server and waits for it.
+    /// Resident memory of the server process, bytes (Linux `/proc`).
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+        kb * 1024
+    }
+
+    /// SIGKILL: no shutdown, no flushing (crash-safety tests).
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

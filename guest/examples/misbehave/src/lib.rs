@@ -1,6 +1,6 @@
 //! Test tenant for fault isolation: each tool fails in a different way the
-//! host must contain (deadline, trap, out-of-memory, slow request, outbound
-//! HTTP the tenant is not allowed to make).
+//! host must contain (deadline, trap, out-of-memory, stack overflow, huge
+//! response, slow request, outbound HTTP the tenant is not allowed to make).
 
 use hostel_sdk::{Ctx, Deserialize, JsonSchema, Server, ToolResult};
 
@@ -11,6 +11,20 @@ struct NoArgs {}
 struct SleepArgs {
     /// Milliseconds to sleep (blocks in the host, not on the CPU).
     ms: u64,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct HugeArgs {
+    /// Bytes of text to answer with.
+    bytes: usize,
+}
+
+/// Recurses until the wasm stack is exhausted; `black_box` keeps the
+/// frames (and the recursion) from being optimised away.
+#[inline(never)]
+fn deeper(n: u64) -> u64 {
+    let frame = std::hint::black_box([n; 16]);
+    deeper(n + 1).wrapping_add(frame[n as usize % 16])
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -39,6 +53,11 @@ fn server() -> Server {
                 std::hint::black_box(&hoard);
             }
         })
+        .tool("recurse", "Recurse without bound (stack overflow)", |_: NoArgs, _: &Ctx| Ok(ToolResult::text(deeper(0).to_string())))
+        .tool("unreachable", "Execute `unreachable` (trap)", |_: NoArgs, _: &Ctx| -> Result<ToolResult, hostel_sdk::ToolError> {
+            std::process::abort()
+        })
+        .tool("huge", "Answer with `bytes` bytes of text", |a: HugeArgs, _: &Ctx| Ok(ToolResult::text("x".repeat(a.bytes))))
         .tool("fetch", "GET a URL through the host's outbound policy", |a: FetchArgs, _: &Ctx| {
             hostel_sdk::outbound::send("GET", &a.url, &[], b"", std::time::Duration::from_secs(5))
                 .map(|r| ToolResult::text(String::from_utf8_lossy(&r.body)))
