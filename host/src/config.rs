@@ -1,7 +1,7 @@
 //! `hostel.toml`: parsed with unknown keys rejected, then validated into
 //! settings the server can trust (names, tokens, hosts, limits).
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -219,7 +219,7 @@ impl Config {
         let mut names = HashSet::new();
         let mut hosts = HashSet::new();
         for t in &self.tenants {
-            validate_tenant_name(&t.name)?;
+            crate::router::validate_tenant_name(&t.name)?;
             ensure!(names.insert(&t.name), "tenant `{}` is defined twice", t.name);
             validate_limits(&format!("tenant `{}` limits", t.name), &t.limits.apply(self.limits))?;
             for token in &t.tokens {
@@ -255,16 +255,6 @@ fn validate_limits(what: &str, l: &Limits) -> Result<()> {
     ensure!(l.max_response_bytes > 0, "{what}: `max_response_bytes` must be positive");
     ensure!(l.kv_max_key_bytes > 0, "{what}: `kv_max_key_bytes` must be positive");
     ensure!(l.kv_max_value_bytes > 0, "{what}: `kv_max_value_bytes` must be positive");
-    Ok(())
-}
-
-/// Tenant names appear in URLs and cache keys: `[a-z0-9-]{1,63}`, no leading
-/// or trailing dash.
-pub fn validate_tenant_name(name: &str) -> Result<()> {
-    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if name.is_empty() || name.len() > 63 || !ok_chars || name.starts_with('-') || name.ends_with('-') {
-        bail!("invalid tenant name `{name}`: use 1-63 characters of a-z, 0-9 and `-`, not starting or ending with `-`");
-    }
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Maps a request path to what serves it. Pure, so it is cheap to test and
-//! to fuzz; tenant names are checked here, before any lookup.
-
-use crate::config::validate_tenant_name;
+//! to fuzz; tenant names are checked here, before any lookup. Depends on
+//! nothing but `anyhow`, so the fuzz target (`host/fuzz`) can include this
+//! file without building the whole host.
 
 /// What a path is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,16 @@ pub fn route(path: &str) -> Route<'_> {
         Some(name) => Route::BadTenant(name),
         None => Route::NotFound,
     }
+}
+
+/// Tenant names appear in URLs and cache keys: `[a-z0-9-]{1,63}`, no leading
+/// or trailing dash.
+pub fn validate_tenant_name(name: &str) -> anyhow::Result<()> {
+    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if name.is_empty() || name.len() > 63 || !ok_chars || name.starts_with('-') || name.ends_with('-') {
+        anyhow::bail!("invalid tenant name `{name}`: use 1-63 characters of a-z, 0-9 and `-`, not starting or ending with `-`");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

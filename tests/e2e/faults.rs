@@ -6,8 +6,8 @@ use serde_json::json;
 
 fn config() -> String {
     format!(
-        "[[tenant]]\nname = \"bad\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\n[tenant.limits]\ntimeout_ms = 300\nmemory_mib = 16\nmax_concurrent = 2\n\n\
-         [[tenant]]\nname = \"bad-http\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\nentry = \"wasi-http\"\n[tenant.limits]\ntimeout_ms = 300\nmemory_mib = 16\nmax_concurrent = 2\n\n\
+        "[[tenant]]\nname = \"bad\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\n[tenant.limits]\ntimeout_ms = 300\nmemory_mib = 16\nmax_concurrent = 2\nmax_response_bytes = 1048576\n\n\
+         [[tenant]]\nname = \"bad-http\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\nentry = \"wasi-http\"\n[tenant.limits]\ntimeout_ms = 300\nmemory_mib = 16\nmax_concurrent = 2\nmax_response_bytes = 1048576\n\n\
          [[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n"
     )
 }
@@ -41,6 +41,14 @@ fn traps_deadlines_and_oom_are_contained() {
         assert_guest_error(&h.rpc(bad, &call("oom", json!({}), 3), &[]), 500, 3, "out of memory (limit 16 MiB)");
         assert_guest_error(&h.rpc(bad, &call("recurse", json!({}), 6), &[]), 500, 6, "guest trapped");
         assert_guest_error(&h.rpc(bad, &call("unreachable", json!({}), 7), &[]), 500, 7, "guest trapped");
+        assert_guest_error(&h.rpc(bad, &call("huge", json!({"bytes": 1_500_000}), 8), &[]), 500, 8, "response exceeded 1048576 bytes");
+        // No host filesystem, no host environment.
+        let probe = h.rpc(bad, &call("probe_host", json!({}), 9), &[]).json();
+        assert_eq!(
+            probe["result"]["structuredContent"],
+            json!({ "env_vars": 0, "root_listable": false, "etc_passwd_readable": false }),
+            "{probe}"
+        );
         // Blocked in the host (not on the CPU): the host timer still ends it.
         assert_guest_error(&h.rpc(bad, &call("sleep", json!({"ms": 5000}), 4), &[]), 504, 4, "deadline");
 

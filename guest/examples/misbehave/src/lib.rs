@@ -58,6 +58,13 @@ fn server() -> Server {
             std::process::abort()
         })
         .tool("huge", "Answer with `bytes` bytes of text", |a: HugeArgs, _: &Ctx| Ok(ToolResult::text("x".repeat(a.bytes))))
+        .tool("probe_host", "What of the host can this guest see: environment, filesystem", |_: NoArgs, _: &Ctx| {
+            Ok(ToolResult::json(serde_json::json!({
+                "env_vars": std::env::vars_os().count(),
+                "root_listable": std::fs::read_dir("/").is_ok(),
+                "etc_passwd_readable": std::fs::read("/etc/passwd").is_ok(),
+            })))
+        })
         .tool("fetch", "GET a URL through the host's outbound policy", |a: FetchArgs, _: &Ctx| {
             hostel_sdk::outbound::send("GET", &a.url, &[], b"", std::time::Duration::from_secs(5))
                 .map(|r| ToolResult::text(String::from_utf8_lossy(&r.body)))
