@@ -27,7 +27,7 @@ const POISON: &[&str] = &["spin", "panic", "oom", "recurse", "unreachable"];
 #[test]
 fn poison_mixed_into_load_hurts_only_itself() {
     let config = format!(
-        "[[tenant]]\nname = \"bad\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\n[tenant.limits]\ntimeout_ms = 300\nmemory_mib = 16\n\n\
+        "[[tenant]]\nname = \"bad\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\n[tenant.limits]\ntimeout_ms = 1000\nmemory_mib = 16\n\n\
          [[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n"
     );
     let h = Hostel::start(&config);
