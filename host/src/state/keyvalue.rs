@@ -268,5 +268,72 @@ impl KvView<'_> {
     }
 }
 
+/// The glue both drafts share (the generated traits differ only in their
+/// module); each draft module adds its own `list-keys` and atomics.
+macro_rules! shared_impls {
+    ($($list_keys:tt)*) => {
+        type Res<T> = wasmtime::Result<Result<T, store::Error>>;
+
+        impl From<KvError> for store::Error {
+            fn from(e: KvError) -> Self {
+                match e {
+                    KvError::NoSuchStore => store::Error::NoSuchStore,
+                    KvError::AccessDenied => store::Error::AccessDenied,
+                    KvError::Other(m) => store::Error::Other(m),
+                }
+            }
+        }
+
+        fn conv<T>(r: wasmtime::Result<Result<T, KvError>>) -> Res<T> {
+            r.map(|r| r.map_err(Into::into))
+        }
+
+        impl store::Host for KvView<'_> {
+            async fn open(&mut self, identifier: String) -> Res<Resource<Bucket>> {
+                conv(KvView::open(self, identifier))
+            }
+        }
+
+        impl store::HostBucket for KvView<'_> {
+            async fn get(&mut self, bucket: Resource<Bucket>, key: String) -> Res<Option<Vec<u8>>> {
+                conv(KvView::get(self, bucket, key).await)
+            }
+
+            async fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Res<()> {
+                conv(self.set_many(bucket, vec![(key, value)]).await)
+            }
+
+            async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Res<()> {
+                conv(self.delete_many(bucket, vec![key]).await)
+            }
+
+            async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Res<bool> {
+                conv(KvView::get(self, bucket, key).await.map(|r| r.map(|v| v.is_some())))
+            }
+
+            $($list_keys)*
+
+            async fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
+                self.table.delete(bucket)?;
+                Ok(())
+            }
+        }
+
+        impl batch::Host for KvView<'_> {
+            async fn get_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Res<Vec<Option<(String, Vec<u8>)>>> {
+                conv(KvView::get_many(self, bucket, keys).await)
+            }
+
+            async fn set_many(&mut self, bucket: Resource<Bucket>, pairs: Vec<(String, Vec<u8>)>) -> Res<()> {
+                conv(KvView::set_many(self, bucket, pairs).await)
+            }
+
+            async fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Res<()> {
+                conv(KvView::delete_many(self, bucket, keys).await)
+            }
+        }
+    };
+}
+
 mod draft2_impl;
 mod draft_impl;

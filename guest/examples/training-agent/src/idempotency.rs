@@ -129,3 +129,12 @@ pub fn once(call: &crate::Call, tool: &str, request: &Value, execute: impl FnOnc
         std::thread::sleep(Duration::from_millis(25));
     }
 }
+
+/// For calls where the key is optional (syncs, which are idempotent by
+/// nature): [`once`] when the buyer sent a key, a plain run otherwise.
+pub fn once_if_keyed(call: &crate::Call, tool: &str, request: &Value, execute: impl FnOnce() -> Outcome) -> Outcome {
+    match request.get("idempotency_key") {
+        Some(_) => once(call, tool, request, execute),
+        None => execute(),
+    }
+}

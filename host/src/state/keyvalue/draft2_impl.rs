@@ -5,45 +5,7 @@ use super::{Bucket, Cas, KvError, KvView};
 use crate::state::Page;
 use wasmtime::component::Resource;
 
-type Res<T> = wasmtime::Result<Result<T, store::Error>>;
-
-impl From<KvError> for store::Error {
-    fn from(e: KvError) -> Self {
-        match e {
-            KvError::NoSuchStore => store::Error::NoSuchStore,
-            KvError::AccessDenied => store::Error::AccessDenied,
-            KvError::Other(m) => store::Error::Other(m),
-        }
-    }
-}
-
-fn conv<T>(r: wasmtime::Result<Result<T, KvError>>) -> Res<T> {
-    r.map(|r| r.map_err(Into::into))
-}
-
-impl store::Host for KvView<'_> {
-    async fn open(&mut self, identifier: String) -> Res<Resource<Bucket>> {
-        conv(KvView::open(self, identifier))
-    }
-}
-
-impl store::HostBucket for KvView<'_> {
-    async fn get(&mut self, bucket: Resource<Bucket>, key: String) -> Res<Option<Vec<u8>>> {
-        conv(KvView::get(self, bucket, key).await)
-    }
-
-    async fn set(&mut self, bucket: Resource<Bucket>, key: String, value: Vec<u8>) -> Res<()> {
-        conv(self.set_many(bucket, vec![(key, value)]).await)
-    }
-
-    async fn delete(&mut self, bucket: Resource<Bucket>, key: String) -> Res<()> {
-        conv(self.delete_many(bucket, vec![key]).await)
-    }
-
-    async fn exists(&mut self, bucket: Resource<Bucket>, key: String) -> Res<bool> {
-        conv(KvView::get(self, bucket, key).await.map(|r| r.map(|v| v.is_some())))
-    }
-
+shared_impls! {
     async fn list_keys(&mut self, bucket: Resource<Bucket>, cursor: Option<String>) -> Res<store::KeyResponse> {
         conv(self.list(bucket, Page::After(cursor)).await.map(|r| {
             r.map(|keys| {
@@ -51,11 +13,6 @@ impl store::HostBucket for KvView<'_> {
                 store::KeyResponse { keys, cursor }
             })
         }))
-    }
-
-    async fn drop(&mut self, bucket: Resource<Bucket>) -> wasmtime::Result<()> {
-        self.table.delete(bucket)?;
-        Ok(())
     }
 }
 
@@ -85,19 +42,5 @@ impl atomics::Host for KvView<'_> {
             Ok(Some(fresh)) => Err(atomics::CasError::CasFailed(fresh)),
             Err(e) => Err(atomics::CasError::StoreError(e.into())),
         })
-    }
-}
-
-impl batch::Host for KvView<'_> {
-    async fn get_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Res<Vec<Option<(String, Vec<u8>)>>> {
-        conv(KvView::get_many(self, bucket, keys).await)
-    }
-
-    async fn set_many(&mut self, bucket: Resource<Bucket>, pairs: Vec<(String, Vec<u8>)>) -> Res<()> {
-        conv(KvView::set_many(self, bucket, pairs).await)
-    }
-
-    async fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> Res<()> {
-        conv(KvView::delete_many(self, bucket, keys).await)
     }
 }

@@ -18,11 +18,7 @@ fn brand_domain(v: &Value) -> Option<&str> {
 
 pub fn sync_accounts(request: &Value, call: &Call) -> Outcome {
     super::check_version(request)?;
-    let run = || sync(request);
-    match request.get("idempotency_key") {
-        Some(_) => idempotency::once(call, "sync_accounts", request, run),
-        None => run(),
-    }
+    idempotency::once_if_keyed(call, "sync_accounts", request, || sync(request))
 }
 
 fn sync(request: &Value) -> Outcome {

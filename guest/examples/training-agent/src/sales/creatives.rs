@@ -10,11 +10,7 @@ pub const STATUSES: &[&str] = &["processing", "pending_review", "approved", "rej
 
 pub fn sync_creatives(request: &Value, call: &Call) -> Outcome {
     super::check_version(request)?;
-    let run = || sync(request);
-    match request.get("idempotency_key") {
-        Some(_) => idempotency::once(call, "sync_creatives", request, run),
-        None => run(),
-    }
+    idempotency::once_if_keyed(call, "sync_creatives", request, || sync(request))
 }
 
 /// `(creative_id, package_id)` pairs from either shape buyers send:
