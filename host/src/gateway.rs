@@ -17,8 +17,8 @@ const RETRY_COMPILING: &str = "2";
 const RETRY_BUSY: &str = "1";
 
 /// Request headers a guest never sees: hop-by-hop headers, credentials, and
-/// the host's own `x-hostel-*` namespace.
-fn strip_for_guest(headers: &mut http::HeaderMap) {
+/// whatever a client sent in the host's own `x-hostel-*` namespace.
+fn strip_for_guest(headers: &mut http::HeaderMap, tenant: &str) {
     for name in [
         "connection",
         "keep-alive",
@@ -35,6 +35,11 @@ fn strip_for_guest(headers: &mut http::HeaderMap) {
     let private: Vec<_> = headers.keys().filter(|k| k.as_str().starts_with("x-hostel-")).cloned().collect();
     for k in private {
         headers.remove(k);
+    }
+    // The one `x-hostel-*` header a guest sees is the host's own: which
+    // tenant it is serving (a component may serve several, also host-routed).
+    if let Ok(v) = http::HeaderValue::from_str(tenant) {
+        headers.insert("x-hostel-tenant", v);
     }
 }
 
@@ -119,7 +124,7 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
             return Err(HostError::new(StatusCode::REQUEST_TIMEOUT, format!("request body not received within {secs} s")));
         }
     };
-    strip_for_guest(&mut parts.headers);
+    strip_for_guest(&mut parts.headers, name);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     if !parts.headers.contains_key(header::HOST) {
         parts.headers.insert(header::HOST, HeaderValue::from_static("localhost"));

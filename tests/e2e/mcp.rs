@@ -17,7 +17,7 @@ fn tools_on_two_tenants() {
 
     let tools = h.rpc("echo", r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, &[]).json();
     let names: Vec<_> = tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(names, ["echo", "add", "whoami", "header_names", "counter"]);
+    assert_eq!(names, ["echo", "add", "whoami", "header_names", "header", "counter"]);
     assert_eq!(tools["result"]["tools"][1]["inputSchema"]["properties"]["a"]["type"], "integer");
 
     let words = h.rpc("words", r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, &auth).json();
@@ -71,7 +71,11 @@ fn guest_never_sees_credentials_or_host_headers() {
     let names: Vec<String> = serde_json::from_value(names).unwrap();
     assert!(names.contains(&"x-custom".to_string()), "{names:?}");
     assert!(names.contains(&"content-type".to_string()), "{names:?}");
-    for hidden in ["authorization", "proxy-authorization", "x-hostel-tenant", "connection"] {
+    for hidden in ["authorization", "proxy-authorization", "connection"] {
         assert!(!names.contains(&hidden.to_string()), "guest saw `{hidden}`: {names:?}");
     }
+    // `x-hostel-tenant` is the host's: a client cannot forge it.
+    let body = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"header","arguments":{"name":"x-hostel-tenant"}}}"#;
+    let r = h.rpc("echo", body, &[("authorization", "Bearer secret-token"), ("x-hostel-tenant", "other")]);
+    assert_eq!(r.json()["result"]["structuredContent"]["value"], "echo", "{}", r.text());
 }

@@ -34,7 +34,7 @@ async def main(base):
     await session_check(
         f"{base}/echo/mcp",
         {},
-        ["echo", "add", "whoami", "header_names", "counter"],
+        ["echo", "add", "whoami", "header_names", "header", "counter"],
         ("echo", {"text": "hi from python"}),
         "hi from python",
     )

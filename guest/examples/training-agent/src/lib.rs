@@ -4,9 +4,10 @@
 //! keys) in the tenant's key-value store. Each request is a fresh instance,
 //! so concurrent first requests cannot race on a shared server object.
 //!
-//! One component serves both roles; the tenant name in the request path
-//! (`/sales/mcp`, `/signals/mcp`) picks the tools. A host-routed `/mcp`
-//! serves both.
+//! One component serves both roles; the tenant name the host passes in
+//! `x-hostel-tenant` (or, under another host, the first path segment)
+//! picks the tools: a name containing `signal` gets the signals agent, one
+//! containing `sales`/`seller` the seller, anything else both.
 
 mod capabilities;
 mod controller;
@@ -29,8 +30,9 @@ pub enum Role {
 }
 
 impl Role {
-    fn from_path(path: &str) -> Role {
-        match path.trim_start_matches('/').split('/').next() {
+    fn of(request: &HttpRequest) -> Role {
+        let tenant = request.header("x-hostel-tenant").or_else(|| request.path.trim_start_matches('/').split('/').next());
+        match tenant {
             Some(t) if t.contains("signal") => Role::Signals,
             Some(t) if t.contains("sales") || t.contains("seller") => Role::Sales,
             _ => Role::Both,
@@ -67,7 +69,7 @@ pub fn add(server: Server, role: Role, name: &str, description: &str, handler: H
 }
 
 fn server(request: &HttpRequest) -> Server {
-    let role = Role::from_path(&request.path);
+    let role = Role::of(request);
     let mut s = Server::new("adcp-training-agent", env!("CARGO_PKG_VERSION"));
     s = add(s, role, "get_adcp_capabilities", "What this agent supports: AdCP versions, protocols, features", capabilities::get);
     s = add(s, role, "comply_test_controller", "Deterministic test hooks: force statuses, simulate delivery", controller::handle);
