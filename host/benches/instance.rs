@@ -2,35 +2,14 @@
 //! instantiate + drop of a fresh instance, and a whole MCP `tools/call echo`
 //! through a fresh instance. `cargo bench -p hostel --bench instance`.
 
+mod common;
+
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion};
-use hostel::compile_cache::CompileCache;
-use hostel::config::{Entry, Limits, TenantConfig};
-use hostel::tenants::{Registry, Tenant};
+use hostel::config::Entry;
+use hostel::tenants::Tenant;
 
 const ECHO_CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"}}}"#;
-
-fn load_tenant(component: &str, entry: Entry) -> (Tenant, hostel::engine::EpochTicker) {
-    let engine = hostel::engine::build(100).unwrap();
-    let ticker = hostel::engine::EpochTicker::start(&engine);
-    let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
-    let state = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(hostel::state::StateStore::open("sqlite::memory:", 1))
-        .unwrap();
-    let registry = Registry::new(engine, cache, state).unwrap();
-    let config = TenantConfig {
-        name: "echo".into(),
-        component: component.into(),
-        tokens: vec![],
-        hosts: vec![],
-        outbound: vec![],
-        limits: Default::default(),
-        entry,
-    };
-    (registry.load(&config, Limits::default()).unwrap(), ticker)
-}
 
 fn echo_request() -> http::Request<Bytes> {
     http::Request::post("/echo/mcp")
@@ -43,6 +22,10 @@ fn echo_request() -> http::Request<Bytes> {
 
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    // Throwaway in-memory state: these benches touch none.
+    let state = rt.block_on(hostel::state::StateStore::open("sqlite::memory:", 1)).unwrap();
+    let load_tenant =
+        |component: &str, entry: Entry| -> (Tenant, hostel::engine::EpochTicker) { common::load_tenant(component, entry, state.clone()) };
     let (tenant, _ticker) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT, Entry::WasiHttp) });
     let (lean, _ticker1) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT, Entry::Auto) });
     assert!(lean.lean.is_some(), "the echo guest exports the lean handler");

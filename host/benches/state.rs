@@ -4,29 +4,13 @@
 //! a key, next to one that touches no state.
 //! `cargo bench -p hostel --bench state`.
 
-use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion};
-use hostel::compile_cache::CompileCache;
-use hostel::config::{Entry, Limits, TenantConfig};
-use hostel::state::StateStore;
-use hostel::tenants::{Registry, Tenant};
+mod common;
 
-fn load_tenant(component: &str, state: StateStore) -> (Tenant, hostel::engine::EpochTicker) {
-    let engine = hostel::engine::build(100).unwrap();
-    let ticker = hostel::engine::EpochTicker::start(&engine);
-    let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
-    let registry = Registry::new(engine, cache, state).unwrap();
-    let config = TenantConfig {
-        name: "bench".into(),
-        component: component.into(),
-        tokens: vec![],
-        hosts: vec![],
-        outbound: vec![],
-        limits: Default::default(),
-        entry: Entry::Auto,
-    };
-    (registry.load(&config, Limits::default()).unwrap(), ticker)
-}
+use bytes::Bytes;
+use common::load_tenant;
+use criterion::{criterion_group, criterion_main, Criterion};
+use hostel::config::Entry;
+use hostel::state::StateStore;
 
 fn call(tool: &str, args: &str) -> http::Request<Bytes> {
     let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{args}}}}}"#);
@@ -65,8 +49,8 @@ fn benches(c: &mut Criterion) {
         store_ops(c, &rt, "postgres", &pg);
     }
 
-    let (keeper, _t1) = rt.block_on(async { load_tenant(hostel_test_artifacts::KEEPER_COMPONENT, sqlite.clone()) });
-    let (echo, _t2) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT, sqlite.clone()) });
+    let (keeper, _t1) = rt.block_on(async { load_tenant(hostel_test_artifacts::KEEPER_COMPONENT, Entry::Auto, sqlite.clone()) });
+    let (echo, _t2) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT, Entry::Auto, sqlite.clone()) });
     rt.block_on(hostel::instance::invoke(&keeper, call("put", r#"{"key":"plan","value":{"tier":"gold"}}"#))).unwrap();
     for (name, tenant, tool, args) in [
         ("request_no_state", &echo, "echo", r#"{"text":"hello"}"#),

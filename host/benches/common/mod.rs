@@ -1,0 +1,26 @@
+//! Shared by the benchmarks: one tenant loaded the way `hostel serve`
+//! loads it, with its own engine (and epoch ticker, kept alive by the
+//! caller).
+
+use hostel::compile_cache::CompileCache;
+use hostel::config::{Entry, Limits, TenantConfig};
+use hostel::state::StateStore;
+use hostel::tenants::{Registry, Tenant};
+
+/// Loads `component` as tenant `bench`, its state in `state`.
+pub fn load_tenant(component: &str, entry: Entry, state: StateStore) -> (Tenant, hostel::engine::EpochTicker) {
+    let engine = hostel::engine::build(100).unwrap();
+    let ticker = hostel::engine::EpochTicker::start(&engine);
+    let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
+    let registry = Registry::new(engine, cache, state).unwrap();
+    let config = TenantConfig {
+        name: "bench".into(),
+        component: component.into(),
+        tokens: vec![],
+        hosts: vec![],
+        outbound: vec![],
+        limits: Default::default(),
+        entry,
+    };
+    (registry.load(&config, Limits::default()).unwrap(), ticker)
+}
