@@ -4,7 +4,7 @@
 //! receiver on loopback, on SQLite and on PostgreSQL; plus the concurrency,
 //! restart and replica guarantees the runner does not exercise.
 
-use crate::support::{call_tool_as, parallel, Hostel, PgDatabase, TRAINING_AGENT_COMPONENT};
+use crate::support::{call_tool_as, parallel, state_for, Backend, Hostel, PgDatabase, TRAINING_AGENT_COMPONENT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -69,19 +69,9 @@ fn storyboard(h: &Hostel, (tenant, token): (&str, &str), id: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn state_url(backend: &str, dir: &Path) -> (String, Option<PgDatabase>) {
-    match backend {
-        "sqlite" => (format!("sqlite://{}/state.db", dir.display()), None),
-        _ => {
-            let db = PgDatabase::create();
-            (db.url.clone(), Some(db))
-        }
-    }
-}
-
-fn storyboards_pass(backend: &str) {
+fn storyboards_pass(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let (state, _db) = state_url(backend, tmp.path());
+    let (state, _db) = state_for(backend, tmp.path());
     let h = Hostel::start_in(tmp.path(), &config(&state));
     let runs = [
         (SALES, "capability_discovery"),
@@ -96,7 +86,7 @@ fn storyboards_pass(backend: &str) {
     let mut problems = Vec::new();
     for (tenant, id) in runs {
         let s = storyboard(&h, tenant, id);
-        eprintln!("{backend}: {id} on {}: {} passed, {} failed, {} skipped", tenant.0, s["passed"], s["failed"], s["skipped"]);
+        eprintln!("{backend:?}: {id} on {}: {} passed, {} failed, {} skipped", tenant.0, s["passed"], s["failed"], s["skipped"]);
         // The runner's own verdict: `failing`/`unreachable`/`auth_required`
         // fail; `partial` only means a track made no state changes to observe
         // (read-only storyboards) and is a pass when no step failed.
@@ -109,17 +99,17 @@ fn storyboards_pass(backend: &str) {
             problems.push(format!("idempotency on sales skipped steps: {s}"));
         }
     }
-    assert!(problems.is_empty(), "storyboards failed on {backend}:\n{}", problems.join("\n"));
+    assert!(problems.is_empty(), "storyboards failed on {backend:?}:\n{}", problems.join("\n"));
 }
 
 #[test]
 fn adcp_storyboards_pass_on_sqlite() {
-    storyboards_pass("sqlite");
+    storyboards_pass(Backend::Sqlite);
 }
 
 #[test]
 fn adcp_storyboards_pass_on_postgres() {
-    storyboards_pass("postgres");
+    storyboards_pass(Backend::Postgres);
 }
 
 fn buy(key: &str, budget: u64) -> Value {
@@ -142,9 +132,9 @@ fn buy_count(h: &Hostel) -> usize {
     all["media_buys"].as_array().unwrap().len()
 }
 
-fn concurrent_creates_are_exactly_once(backend: &str) {
+fn concurrent_creates_are_exactly_once(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let (state, _db) = state_url(backend, tmp.path());
+    let (state, _db) = state_for(backend, tmp.path());
     let h = Hostel::start_in(tmp.path(), &config(&state));
     let addr = h.addr;
 
@@ -182,12 +172,12 @@ fn concurrent_creates_are_exactly_once(backend: &str) {
 
 #[test]
 fn sqlite_concurrent_creates_are_exactly_once() {
-    concurrent_creates_are_exactly_once("sqlite");
+    concurrent_creates_are_exactly_once(Backend::Sqlite);
 }
 
 #[test]
 fn postgres_concurrent_creates_are_exactly_once() {
-    concurrent_creates_are_exactly_once("postgres");
+    concurrent_creates_are_exactly_once(Backend::Postgres);
 }
 
 /// Bad requests get the protocol's error and leave state as it was.

@@ -3,9 +3,8 @@
 //! database per test on the server named by `HOSTEL_TEST_POSTGRES`, which
 //! `.ci/run` starts). Same tests, same expectations, both backends.
 
-use crate::support::{call_tool, parallel, Hostel, PgDatabase, KEEPER_COMPONENT};
+use crate::support::{call_tool, parallel, state_for, Backend, Hostel, PgDatabase, KEEPER_COMPONENT};
 use serde_json::{json, Value};
-use std::path::Path;
 
 /// Two tenants running the same component: only the host tells them apart.
 fn config(state: &str) -> String {
@@ -30,29 +29,13 @@ component = "{KEEPER_COMPONENT}"
     )
 }
 
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A state URL for one test, and whatever must live as long as it.
-fn state_for(backend: &Backend, dir: &Path) -> (String, Option<PgDatabase>) {
-    match backend {
-        Backend::Sqlite => (format!("sqlite://{}/state/hostel.db", dir.display()), None),
-        Backend::Postgres => {
-            let db = PgDatabase::create();
-            (db.url.clone(), Some(db))
-        }
-    }
-}
-
 fn get(h: &Hostel, tenant: &str, key: &str) -> Value {
     h.call_tool(tenant, "get", json!({ "key": key })).unwrap()["value"].clone()
 }
 
 fn survives_instances_restarts_and_stays_in_its_tenant(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let (state, _db) = state_for(&backend, tmp.path());
+    let (state, _db) = state_for(backend, tmp.path());
     let mut h = Hostel::start_in(tmp.path(), &config(&state));
 
     h.call_tool("alpha", "put", json!({ "key": "plan", "value": { "tier": "gold", "seats": 3 } })).unwrap();
@@ -93,7 +76,7 @@ fn survives_instances_restarts_and_stays_in_its_tenant(backend: Backend) {
 
 fn concurrent_updates_are_exact(backend: Backend) {
     let tmp = tempfile::tempdir().unwrap();
-    let (state, _db) = state_for(&backend, tmp.path());
+    let (state, _db) = state_for(backend, tmp.path());
     let h = Hostel::start_in(tmp.path(), &config(&state));
     let addr = h.addr;
 

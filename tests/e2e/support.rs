@@ -258,6 +258,25 @@ pub fn parallel<T: Send + 'static>(n: usize, f: impl Fn(usize) -> T + Send + Syn
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
+/// Which state backend a test runs against.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A state URL for one test under `dir`, and what must live as long as it
+/// (the Postgres database, dropped afterwards).
+pub fn state_for(backend: Backend, dir: &Path) -> (String, Option<PgDatabase>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite://{}/state/hostel.db", dir.display()), None),
+        Backend::Postgres => {
+            let db = PgDatabase::create();
+            (db.url.clone(), Some(db))
+        }
+    }
+}
+
 /// A fresh database on the test PostgreSQL server, dropped afterwards.
 pub struct PgDatabase {
     admin: String,
