@@ -23,12 +23,18 @@ pub struct RequestState {
     limiter: MemoryLimiter,
     hooks: OutboundPolicy,
     kv: crate::state::keyvalue::KvCtx,
+    seal: crate::seal::SealKey,
 }
 
 impl RequestState {
     /// The guest's view of its tenant's key-value store.
     pub fn kv(&mut self) -> crate::state::keyvalue::KvView<'_> {
         crate::state::keyvalue::KvView::new(&self.kv, &mut self.table)
+    }
+
+    /// The tenant's sealing key (used by `hostel:lean/seal`).
+    pub fn seal(&self) -> &crate::seal::SealKey {
+        &self.seal
     }
 }
 
@@ -124,6 +130,7 @@ pub fn new_store(tenant: &Tenant) -> Store<RequestState> {
                 limits.kv_max_key_bytes,
                 limits.kv_max_value_bytes,
             ),
+            seal: tenant.seal.clone(),
         },
     );
     store.limiter(|s| &mut s.limiter);

@@ -20,6 +20,18 @@ mod bindings {
 pub use bindings::exports::hostel::lean::handler::{Request as LeanRequest, Response as LeanResponse};
 pub use bindings::GuestPre;
 
+impl bindings::hostel::lean::seal::Host for crate::instance::RequestState {
+    async fn mac(&mut self, data: Vec<u8>) -> Vec<u8> {
+        self.seal().mac(&data).to_vec()
+    }
+}
+
+/// Provides `hostel:lean/seal` (the tenant's MAC, key held by the host).
+pub fn add_seal_to_linker(linker: &mut wasmtime::component::Linker<crate::instance::RequestState>) -> anyhow::Result<()> {
+    bindings::hostel::lean::seal::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
+    Ok(())
+}
+
 /// The request as the guest sees it: the same headers `wasi:http` would
 /// show (forbidden ones removed), so both entry points answer alike.
 pub fn to_lean(request: http::Request<Bytes>) -> LeanRequest {

@@ -19,6 +19,7 @@ pub mod linker;
 pub mod metrics;
 pub mod outbound;
 pub mod router;
+pub mod seal;
 pub mod server;
 pub mod state;
 pub mod tenants;

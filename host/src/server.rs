@@ -59,7 +59,8 @@ impl Server {
         let cache = CompileCache::new(&engine, &config.server.cache_dir);
         let state = crate::state::StateStore::open(&config.server.state, config.server.state_max_connections).await?;
         tracing::info!(state = %state.display(), "state store open");
-        let registry = Arc::new(Registry::new(engine, cache, state)?);
+        let master = crate::seal::MasterSecret::load(&state).await?;
+        let registry = Arc::new(Registry::new(engine, cache, state, master)?);
         let listener =
             TcpListener::bind(&config.server.listen).await.with_context(|| format!("failed to listen on `{}`", config.server.listen))?;
         registry.load_all(config);

@@ -35,6 +35,8 @@ pub struct Tenant {
     pub permits: Arc<Semaphore>,
     /// Where the tenant's `wasi:keyvalue` data lives.
     pub state: StateStore,
+    /// Key the host MACs the tenant's sealed request state with.
+    pub seal: crate::seal::SealKey,
 }
 
 /// Where a tenant is in its lifecycle.
@@ -81,16 +83,18 @@ pub struct Registry {
     linker: Linker<RequestState>,
     cache: CompileCache,
     state: StateStore,
+    master: crate::seal::MasterSecret,
     slots: RwLock<HashMap<String, Slot>>,
     hosts: RwLock<HashMap<String, String>>,
 }
 
 impl Registry {
     /// An empty registry over `engine`, caching artifacts in `cache`,
-    /// tenants keeping their state in `state`.
-    pub fn new(engine: Engine, cache: CompileCache, state: StateStore) -> Result<Self> {
+    /// tenants keeping their state in `state` and deriving their sealing
+    /// keys from `master`.
+    pub fn new(engine: Engine, cache: CompileCache, state: StateStore, master: crate::seal::MasterSecret) -> Result<Self> {
         let linker = crate::linker::build(&engine)?;
-        Ok(Registry { engine, linker, cache, state, slots: RwLock::default(), hosts: RwLock::default() })
+        Ok(Registry { engine, linker, cache, state, master, slots: RwLock::default(), hosts: RwLock::default() })
     }
 
     /// The compile cache (for metrics).
@@ -176,6 +180,7 @@ impl Registry {
             outbound: outbound.into(),
             permits: Arc::new(Semaphore::new(limits.max_concurrent)),
             state: self.state.clone(),
+            seal: self.master.tenant_key(&t.name),
         })
     }
 

@@ -5,6 +5,7 @@ mod support;
 
 mod adcp;
 mod cache;
+mod conformance;
 mod entry;
 mod errors;
 mod faults;

@@ -42,6 +42,23 @@ impl HttpResponse {
         }
     }
 
+    /// A `text/event-stream` response carrying `messages` as one `message`
+    /// event each (notifications first, the final response last). The
+    /// stream ends after the last one, so clients never try to resume it.
+    pub fn sse(messages: &[serde_json::Value]) -> Self {
+        let mut body = Vec::new();
+        for m in messages {
+            body.extend_from_slice(b"event: message\ndata: ");
+            body.extend_from_slice(&serde_json::to_vec(m).expect("serializing a Value cannot fail"));
+            body.extend_from_slice(b"\n\n");
+        }
+        HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/event-stream".into()), ("cache-control".into(), "no-cache".into())],
+            body,
+        }
+    }
+
     /// A response without a body (e.g. 202 for notifications).
     pub fn empty(status: u16) -> Self {
         HttpResponse { status, headers: Vec::new(), body: Vec::new() }

@@ -12,6 +12,13 @@ pub const METHOD_NOT_FOUND: i64 = -32601;
 pub const INVALID_PARAMS: i64 = -32602;
 /// Internal error.
 pub const INTERNAL_ERROR: i64 = -32603;
+/// MCP 2026-07-28: `MCP-Protocol-Version`/`Mcp-Method`/`Mcp-Name` headers
+/// missing or disagreeing with the body.
+pub const HEADER_MISMATCH: i64 = -32020;
+/// MCP 2026-07-28: the request needs a client capability it did not declare.
+pub const MISSING_CAPABILITY: i64 = -32021;
+/// MCP 2026-07-28: the protocol version is not one the server speaks.
+pub const UNSUPPORTED_VERSION: i64 = -32022;
 
 /// A JSON-RPC error object.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +35,12 @@ impl RpcError {
     /// An error without `data`.
     pub fn new(code: i64, message: impl Into<String>) -> Self {
         RpcError { code, message: message.into(), data: None }
+    }
+
+    /// The same error with `data`.
+    pub fn with_data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
     }
 
     /// The error as a JSON-RPC response object for request `id`.

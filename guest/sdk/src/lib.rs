@@ -25,11 +25,19 @@
 //! ```
 #![deny(missing_docs)]
 
+mod content;
+mod ctx;
 mod http;
+mod input;
 pub mod jsonrpc;
 pub mod kv;
+mod methods;
 pub mod outbound;
+mod prompt;
 mod protocol;
+#[cfg(test)]
+mod protocol_tests;
+mod resource;
 mod server;
 mod tool;
 #[cfg(target_arch = "wasm32")]
@@ -50,8 +58,15 @@ pub mod lean {
 pub use http::{HttpRequest, HttpResponse};
 pub use schemars::JsonSchema;
 pub use serde::{Deserialize, Serialize};
-pub use server::{MakeServer, Server, SUPPORTED_PROTOCOL_VERSIONS};
-pub use tool::{Content, Ctx, ToolError, ToolResult};
+pub use content::{base64, Content, ResourceBody, ResourceContents};
+pub use ctx::{Ctx, LogLevel};
+pub use input::{InputRequired, STATE_TTL_SECS};
+pub use prompt::{PromptMessage, PromptResult, Role};
+pub use resource::{ResourceInfo, TemplateVars};
+pub use server::{
+    CacheHints, Completer, MakeServer, Server, LEGACY_PROTOCOL_VERSIONS, STATELESS_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS,
+};
+pub use tool::{ToolError, ToolResult};
 
 /// Items the [`export!`] macro expands to; not a stable API.
 #[doc(hidden)]

@@ -1,11 +1,30 @@
-//! MCP over Streamable HTTP, stateless, JSON responses: turns one HTTP
-//! request into one HTTP response.
+//! MCP over Streamable HTTP, stateless: turns one HTTP request into one
+//! HTTP response, for both protocol eras.
+//!
+//! - 2025-03-26 … 2025-11-25: `initialize` negotiates a version the client
+//!   then names in `MCP-Protocol-Version` (absent = 2025-03-26, the only
+//!   revision with batches).
+//! - 2026-07-28: no handshake; every request carries its version and the
+//!   client's capabilities in `params._meta`, mirrored in headers
+//!   (`MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`) that must agree.
+//!
+//! Responses are JSON, or `text/event-stream` when a handler sent progress
+//! or log notifications and the client accepts SSE.
 
+use crate::ctx::{Ctx, META_CAPABILITIES, META_VERSION};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::jsonrpc::{self, classify, Message, RpcError};
-use crate::server::{Server, SUPPORTED_PROTOCOL_VERSIONS};
-use crate::tool::{BadArguments, Ctx, ToolResult};
+use crate::methods::{params_object, Reply};
+use crate::server::{Server, LEGACY_PROTOCOL_VERSIONS, STATELESS_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS};
 use serde_json::{json, Value};
+
+/// The revision that has JSON-RPC batches, also assumed when a request
+/// names none.
+const BATCH_VERSION: &str = "2025-03-26";
+/// Most messages in one batch.
+pub const MAX_BATCH: usize = 100;
+/// Result `_meta` key naming the server (2026-07-28).
+const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
 
 impl Server {
     /// Answers one HTTP request. Pure: no I/O, so it runs the same inside
@@ -16,25 +35,45 @@ impl Server {
             resp.headers.push(("allow".into(), "POST".into()));
             return resp;
         }
-        if let Err(refusal) = check_transport(request) {
+        if let Err(refusal) = check_media_types(request) {
             return refusal;
         }
         let body: Value = match serde_json::from_slice(&request.body) {
             Ok(v) => v,
             Err(e) => return error_response(400, &Value::Null, RpcError::new(jsonrpc::PARSE_ERROR, format!("parse error: {e}"))),
         };
-        let ctx = Ctx { request };
+        let header = request.header("mcp-protocol-version").map(str::trim);
+        let meta_version = body.get("params").and_then(|p| p.get("_meta")).and_then(|m| m.get(META_VERSION));
+        match header {
+            Some(v) if LEGACY_PROTOCOL_VERSIONS.contains(&v) => self.handle_legacy(request, v, body),
+            // A body in the stateless shape gets that revision's checks,
+            // whatever the header says (they report the disagreement).
+            Some(v) if STATELESS_PROTOCOL_VERSIONS.contains(&v) || meta_version.is_some() => self.handle_stateless(request, v, body),
+            Some(v) => {
+                let err = RpcError::new(
+                    jsonrpc::UNSUPPORTED_VERSION,
+                    format!("unsupported MCP-Protocol-Version `{v}`; supported: {}", SUPPORTED_PROTOCOL_VERSIONS.join(", ")),
+                )
+                .with_data(json!({ "supported": SUPPORTED_PROTOCOL_VERSIONS, "requested": v }));
+                error_response(400, &request_id(&body), err)
+            }
+            None if meta_version.is_some() => {
+                let err = RpcError::new(jsonrpc::HEADER_MISMATCH, "missing MCP-Protocol-Version header (required in MCP 2026-07-28)");
+                error_response(400, &request_id(&body), err)
+            }
+            None => self.handle_legacy(request, BATCH_VERSION, body),
+        }
+    }
+
+    /// 2025-03-26 … 2025-11-25.
+    fn handle_legacy(&self, request: &HttpRequest, version: &str, body: Value) -> HttpResponse {
         let Value::Array(batch) = body else {
-            return match self.answer(&body, &ctx) {
+            return match self.answer_legacy(request, version, &body) {
                 Err((id, err)) => error_response(400, &id, err),
                 Ok(None) => HttpResponse::empty(202),
-                Ok(Some(reply)) => HttpResponse::json(200, &reply),
+                Ok(Some((reply, notes))) => frame(request, reply, notes, 200),
             };
         };
-        // Batches exist only in 2025-03-26 (also what a request without
-        // `MCP-Protocol-Version` is assumed to speak); later revisions
-        // removed them.
-        let version = request.header("mcp-protocol-version").unwrap_or(BATCH_VERSION);
         if version != BATCH_VERSION {
             let msg = format!("JSON-RPC batches are not part of MCP {version}; send one message per request");
             return error_response(400, &Value::Null, RpcError::new(jsonrpc::INVALID_REQUEST, msg));
@@ -43,10 +82,12 @@ impl Server {
             let msg = format!("a batch must hold 1 to {MAX_BATCH} messages, got {}", batch.len());
             return error_response(400, &Value::Null, RpcError::new(jsonrpc::INVALID_REQUEST, msg));
         }
+        // Notifications raised inside a batch are dropped: a batch answers
+        // with one JSON array.
         let replies: Vec<Value> = batch
             .iter()
-            .filter_map(|m| match self.answer(m, &ctx) {
-                Ok(reply) => reply,
+            .filter_map(|m| match self.answer_legacy(request, version, m) {
+                Ok(reply) => reply.map(|(r, _)| r),
                 Err((id, err)) => Some(err.to_response(&id)),
             })
             .collect();
@@ -56,35 +97,57 @@ impl Server {
         }
     }
 
-    /// One message: `Ok(None)` for notifications and responses (nothing to
-    /// send back), `Ok(Some(reply))` for requests.
-    fn answer(&self, message: &Value, ctx: &Ctx) -> Result<Option<Value>, (Value, RpcError)> {
-        Ok(match classify(message)? {
-            Message::Notification { .. } | Message::Response => None,
-            Message::Request { id, method, params } => Some(match self.dispatch(&method, params, ctx) {
-                Ok(result) => jsonrpc::result(&id, result),
-                Err(err) => err.to_response(&id),
-            }),
-        })
+    /// One legacy message: `Ok(None)` for notifications and responses,
+    /// else the JSON-RPC response plus notifications raised on the way.
+    fn answer_legacy(&self, request: &HttpRequest, version: &str, message: &Value) -> Result<Option<(Value, Vec<Value>)>, (Value, RpcError)> {
+        let Message::Request { id, method, params } = classify(message)? else { return Ok(None) };
+        let mut ctx = Ctx::new(request, version, false);
+        ctx.meta = params.get("_meta").and_then(Value::as_object).cloned().unwrap_or_default();
+        let reply = match method.as_str() {
+            "initialize" => Reply::Done(self.initialize(&params)),
+            "ping" => Reply::Done(json!({})),
+            "logging/setLevel" => match params.get("level").and_then(Value::as_str).and_then(crate::LogLevel::parse) {
+                // Accepted, but a stateless server cannot hold it for later
+                // requests: see `Ctx::log`.
+                Some(_) => Reply::Done(json!({})),
+                None => RpcError::new(jsonrpc::INVALID_PARAMS, "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency").into(),
+            },
+            _ => self.dispatch_common(&method, &params, &mut ctx, RESOURCE_NOT_FOUND_LEGACY),
+        };
+        let response = match reply {
+            Reply::Done(result) => jsonrpc::result(&id, result),
+            // `methods::input_required` turns these into errors before 2026-07-28.
+            Reply::Input(_) => RpcError::new(jsonrpc::INTERNAL_ERROR, "input-required result outside MCP 2026-07-28").to_response(&id),
+            Reply::Error(err, _) => err.to_response(&id),
+        };
+        Ok(Some((response, ctx.notes.into_inner())))
     }
 
-    fn dispatch(&self, method: &str, params: Value, ctx: &Ctx) -> Result<Value, RpcError> {
+    /// The methods both eras share.
+    fn dispatch_common(&self, method: &str, params: &Value, ctx: &mut Ctx, not_found: i64) -> Reply {
+        if let Err(e) = params_object(params) {
+            return e.into();
+        }
         match method {
-            "initialize" => Ok(self.initialize(&params)),
-            "ping" => Ok(json!({})),
-            "tools/list" => Ok(json!({ "tools": self.tools.iter().map(|t| t.describe()).collect::<Vec<_>>() })),
-            "tools/call" => self.call_tool(params, ctx).map(|r| r.to_json()),
-            other => Err(RpcError::new(jsonrpc::METHOD_NOT_FOUND, format!("method not found: `{other}`"))),
+            "tools/list" => self.list_tools(params),
+            "tools/call" => self.call_tool(params, ctx),
+            "prompts/list" => self.list_prompts(params),
+            "prompts/get" => self.get_prompt(params, ctx),
+            "resources/list" => self.list_resources(params),
+            "resources/templates/list" => self.list_templates(params),
+            "resources/read" => self.read_resource(params, ctx, not_found),
+            "completion/complete" => self.complete(params, ctx),
+            other => Reply::Error(RpcError::new(jsonrpc::METHOD_NOT_FOUND, format!("method not found: `{other}`")), 404),
         }
     }
 
     fn initialize(&self, params: &Value) -> Value {
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         // Negotiation per spec: echo a version we support, else offer our newest.
-        let version = requested.filter(|v| SUPPORTED_PROTOCOL_VERSIONS.contains(v)).unwrap_or(SUPPORTED_PROTOCOL_VERSIONS[0]);
+        let version = requested.filter(|v| LEGACY_PROTOCOL_VERSIONS.contains(v)).unwrap_or(LEGACY_PROTOCOL_VERSIONS[0]);
         let mut result = json!({
             "protocolVersion": version,
-            "capabilities": { "tools": { "listChanged": false } },
+            "capabilities": self.capabilities(true),
             "serverInfo": { "name": self.name, "version": self.version },
         });
         if let Some(text) = &self.instructions {
@@ -93,31 +156,139 @@ impl Server {
         result
     }
 
-    fn call_tool(&self, params: Value, ctx: &Ctx) -> Result<ToolResult, RpcError> {
-        let invalid = |msg: String| RpcError::new(jsonrpc::INVALID_PARAMS, msg);
-        let name = params.get("name").and_then(Value::as_str).ok_or_else(|| invalid("`name` must be a string".into()))?;
-        let tool = self.find_tool(name).ok_or_else(|| invalid(format!("unknown tool: `{name}`")))?;
-        let args = match params.get("arguments") {
-            None | Some(Value::Null) => json!({}),
-            Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => return Err(invalid("`arguments` must be an object".into())),
+    /// 2026-07-28: validate the envelope, then dispatch.
+    fn handle_stateless(&self, request: &HttpRequest, header: &str, body: Value) -> HttpResponse {
+        let id = request_id(&body);
+        let (method, params) = match classify(&body) {
+            Err((id, err)) => return error_response(400, &id, err),
+            Ok(Message::Notification { .. } | Message::Response) => return HttpResponse::empty(202),
+            Ok(Message::Request { method, params, .. }) => (method, params),
         };
-        match (tool.handler)(args, ctx) {
-            Err(BadArguments(msg)) => Err(invalid(format!("invalid arguments for tool `{name}`: {msg}"))),
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(e)) => Ok(ToolResult { content: vec![crate::tool::Content::Text(e.message)], structured: e.structured, is_error: true }),
+        let meta = match check_envelope(request, header, &method, &params) {
+            Ok(meta) => meta,
+            Err(err) => return error_response(400, &id, err),
+        };
+        let version = STATELESS_PROTOCOL_VERSIONS.iter().find(|v| **v == header).copied().unwrap_or(STATELESS_PROTOCOL_VERSIONS[0]);
+        let mut ctx = Ctx::new(request, version, true);
+        ctx.meta = meta;
+        let reply = match method.as_str() {
+            "server/discover" => Reply::Done(self.discover()),
+            _ => self.dispatch_common(&method, &params, &mut ctx, jsonrpc::INVALID_PARAMS),
+        };
+        let (response, status) = match reply {
+            Reply::Done(result) => (jsonrpc::result(&id, self.decorate(&method, result)), 200),
+            Reply::Input(result) => (jsonrpc::result(&id, result), 200),
+            Reply::Error(err, status) => (err.to_response(&id), status),
+        };
+        frame(request, response, ctx.notes.into_inner(), status)
+    }
+
+    fn discover(&self) -> Value {
+        let mut result = json!({ "supportedVersions": STATELESS_PROTOCOL_VERSIONS, "capabilities": self.capabilities(false) });
+        if let Some(text) = &self.instructions {
+            result["instructions"] = json!(text);
         }
+        result
+    }
+
+    /// 2026-07-28 result fields: `resultType`, the server's identity, and
+    /// cache hints on cacheable methods.
+    fn decorate(&self, method: &str, mut result: Value) -> Value {
+        result["resultType"] = json!("complete");
+        result["_meta"] = json!({ META_SERVER_INFO: { "name": self.name, "version": self.version } });
+        if matches!(method, "server/discover" | "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" | "resources/read") {
+            result["ttlMs"] = json!(self.cache.ttl_ms);
+            result["cacheScope"] = json!(if self.cache.public { "public" } else { "private" });
+        }
+        result
     }
 }
 
-/// The revision that has JSON-RPC batches.
-const BATCH_VERSION: &str = "2025-03-26";
-/// Most messages in one batch.
-pub const MAX_BATCH: usize = 100;
+/// `resources/read` of an unknown URI before 2026-07-28 (which uses -32602).
+const RESOURCE_NOT_FOUND_LEGACY: i64 = -32002;
+
+/// The request's `_meta` when the 2026-07-28 envelope is complete and its
+/// headers agree with the body, in the order the revision checks them.
+fn check_envelope(request: &HttpRequest, header: &str, method: &str, params: &Value) -> Result<serde_json::Map<String, Value>, RpcError> {
+    let meta = params.get("_meta").and_then(Value::as_object);
+    let missing: Vec<&str> = [META_VERSION, META_CAPABILITIES].into_iter().filter(|k| meta.is_none_or(|m| !m.contains_key(*k))).collect();
+    if !missing.is_empty() {
+        return Err(RpcError::new(jsonrpc::INVALID_PARAMS, format!("invalid params: missing _meta keys: {}", missing.join(", "))));
+    }
+    let meta = meta.expect("checked above").clone();
+    let Some(version) = meta[META_VERSION].as_str() else {
+        return Err(RpcError::new(jsonrpc::INVALID_PARAMS, format!("invalid params: _meta.{META_VERSION} must be a string")));
+    };
+    if !meta[META_CAPABILITIES].is_object() {
+        return Err(RpcError::new(jsonrpc::INVALID_PARAMS, format!("invalid params: _meta.{META_CAPABILITIES} must be an object")));
+    }
+    if version != header {
+        return Err(RpcError::new(
+            jsonrpc::HEADER_MISMATCH,
+            format!("MCP-Protocol-Version header `{header}` does not match _meta protocol version `{version}`"),
+        ));
+    }
+    if !STATELESS_PROTOCOL_VERSIONS.contains(&version) {
+        return Err(RpcError::new(jsonrpc::UNSUPPORTED_VERSION, format!("unsupported protocol version `{version}`"))
+            .with_data(json!({ "supported": STATELESS_PROTOCOL_VERSIONS, "requested": version })));
+    }
+    match request.header("mcp-method").map(|h| decode_header(h.trim())) {
+        Some(m) if m == method => {}
+        Some(m) => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("Mcp-Method header `{m}` does not match body method `{method}`"))),
+        None => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, "missing Mcp-Method header")),
+    }
+    let named = match method {
+        "tools/call" | "prompts/get" => params.get("name"),
+        "resources/read" => params.get("uri"),
+        _ => None,
+    };
+    if let Some(name) = named.and_then(Value::as_str) {
+        match request.header("mcp-name").map(|h| decode_header(h.trim())) {
+            Some(n) if n == name => {}
+            Some(n) => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("Mcp-Name header `{n}` does not match `{name}` in the body"))),
+            None => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("missing Mcp-Name header (`{name}`)"))),
+        }
+    }
+    Ok(meta)
+}
+
+/// Header values that are not plain ASCII travel as `=?base64?…?=`.
+fn decode_header(value: &str) -> String {
+    use base64::Engine as _;
+    value
+        .strip_prefix("=?base64?")
+        .and_then(|v| v.strip_suffix("?="))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| value.to_owned())
+}
+
+/// The request's id when the body has a usable one, for error replies.
+fn request_id(body: &Value) -> Value {
+    match body.get("id") {
+        Some(v @ (Value::String(_) | Value::Number(_))) => v.clone(),
+        _ => Value::Null,
+    }
+}
+
+/// One response: SSE when there are notifications to deliver and the client
+/// accepts SSE, else JSON (notifications dropped: nowhere to put them).
+fn frame(request: &HttpRequest, response: Value, notes: Vec<Value>, status: u16) -> HttpResponse {
+    if !notes.is_empty() && status == 200 && accepts(request, "text/event-stream") {
+        let mut messages = notes;
+        messages.push(response);
+        return HttpResponse::sse(&messages);
+    }
+    HttpResponse::json(status, &response)
+}
+
+fn accepts(request: &HttpRequest, media: &str) -> bool {
+    request.header("accept").is_some_and(|a| a.split(',').any(|r| r.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(media)))
+}
 
 /// Streamable HTTP rules checked before the body is read: the client must
-/// accept JSON (406), send JSON (415), and name a revision we speak (400).
-fn check_transport(request: &HttpRequest) -> Result<(), HttpResponse> {
+/// accept JSON or SSE (406) and send JSON (415).
+fn check_media_types(request: &HttpRequest) -> Result<(), HttpResponse> {
     let refuse = |status, msg: String| Err(error_response(status, &Value::Null, RpcError::new(jsonrpc::INVALID_REQUEST, msg)));
     if let Some(accept) = request.header("accept") {
         let ok = accept
@@ -134,115 +305,9 @@ fn check_transport(request: &HttpRequest) -> Result<(), HttpResponse> {
             return refuse(415, format!("`Content-Type: {ctype}`: MCP messages are application/json"));
         }
     }
-    if let Some(version) = request.header("mcp-protocol-version") {
-        if !SUPPORTED_PROTOCOL_VERSIONS.contains(&version) {
-            return refuse(
-                400,
-                format!("unsupported MCP-Protocol-Version `{version}`; supported: {}", SUPPORTED_PROTOCOL_VERSIONS.join(", ")),
-            );
-        }
-    }
     Ok(())
 }
 
 fn error_response(status: u16, id: &Value, err: RpcError) -> HttpResponse {
     HttpResponse::json(status, &err.to_response(id))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{JsonSchema, ToolError};
-    use serde::Deserialize;
-
-    #[derive(Deserialize, JsonSchema)]
-    struct Args {
-        /// Text.
-        text: String,
-    }
-
-    fn server() -> Server {
-        Server::new("t", "1").tool("echo", "echo", |a: Args, _: &Ctx| Ok(ToolResult::text(a.text))).tool(
-            "fail",
-            "fail",
-            |_: Args, _: &Ctx| Err(ToolError::new("nope")),
-        )
-    }
-
-    fn post(body: &str) -> (u16, Value) {
-        post_with(&[], body)
-    }
-
-    fn post_with(headers: &[(&str, &str)], body: &str) -> (u16, Value) {
-        let headers = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let req = HttpRequest { method: "POST".into(), path: "/t/mcp".into(), headers, body: body.into() };
-        let resp = server().handle(&req);
-        let v = if resp.body.is_empty() { Value::Null } else { serde_json::from_slice(&resp.body).unwrap() };
-        (resp.status, v)
-    }
-
-    #[test]
-    fn error_codes() {
-        assert_eq!(post("{").1["error"]["code"], -32700);
-        assert_eq!(post(r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#).1["error"]["code"], -32600);
-        assert_eq!(post(r#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#).1["error"]["code"], -32601);
-        let (s, v) = post(r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"echo","arguments":{"text":3}}}"#);
-        assert_eq!((s, v["error"]["code"].clone(), v["id"].clone()), (200, json!(-32602), json!(7)));
-        assert_eq!(post(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).0, 202);
-    }
-
-    #[test]
-    fn tools() {
-        let (_, v) = post(r#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"}}}"#);
-        assert_eq!(v["result"]["content"][0]["text"], "hi");
-        let (_, v) = post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fail","arguments":{"text":"x"}}}"#);
-        assert_eq!(v["result"]["isError"], true);
-        let (_, v) = post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#);
-        assert_eq!(v["result"]["tools"][0]["inputSchema"]["properties"]["text"]["type"], "string");
-        let (_, v) = post(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"1999-01-01"}}"#);
-        assert_eq!(v["result"]["protocolVersion"], SUPPORTED_PROTOCOL_VERSIONS[0]);
-    }
-
-    #[test]
-    fn transport_rules_of_the_legacy_revisions() {
-        let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-        // Accept: JSON (alone or with SSE, or wildcards) is fine; else 406.
-        for ok in ["application/json", "application/json, text/event-stream", "*/*", "text/event-stream;q=0.9, application/*"] {
-            assert_eq!(post_with(&[("accept", ok)], ping).0, 200, "{ok}");
-        }
-        let (s, v) = post_with(&[("accept", "text/html")], ping);
-        assert_eq!((s, v["error"]["code"].clone()), (406, json!(-32600)));
-        // Content-Type must be JSON (parameters allowed); else 415.
-        assert_eq!(post_with(&[("content-type", "application/json; charset=utf-8")], ping).0, 200);
-        assert_eq!(post_with(&[("content-type", "text/plain")], ping).0, 415);
-        // MCP-Protocol-Version: known revisions pass, others are 400.
-        for v in SUPPORTED_PROTOCOL_VERSIONS {
-            assert_eq!(post_with(&[("mcp-protocol-version", v)], ping).0, 200, "{v}");
-        }
-        let (s, v) = post_with(&[("mcp-protocol-version", "1999-01-01")], ping);
-        assert_eq!(s, 400);
-        assert!(v["error"]["message"].as_str().unwrap().contains("1999-01-01"), "{v}");
-        // A session id sent by a client is tolerated (stateless server).
-        assert_eq!(post_with(&[("mcp-session-id", "abc")], ping).0, 200);
-    }
-
-    #[test]
-    fn batches_only_in_2025_03_26_and_bounded() {
-        let batch = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"},{"jsonrpc":"2.0","id":2,"method":"nope"},{"jsonrpc":"1.0","id":3,"method":"ping"}]"#;
-        for headers in [&[][..], &[("mcp-protocol-version", "2025-03-26")][..]] {
-            let (s, v) = post_with(headers, batch);
-            assert_eq!(s, 200);
-            let ids: Vec<_> = v.as_array().unwrap().iter().map(|r| (r["id"].clone(), r["error"]["code"].clone())).collect();
-            assert_eq!(ids, [(json!(1), Value::Null), (json!(2), json!(-32601)), (json!(3), json!(-32600))]);
-        }
-        let (s, v) = post(r#"[{"jsonrpc":"2.0","method":"notifications/initialized"}]"#);
-        assert_eq!((s, v), (202, Value::Null));
-        for version in ["2025-06-18", "2025-11-25"] {
-            let (s, v) = post_with(&[("mcp-protocol-version", version)], batch);
-            assert_eq!((s, v["error"]["code"].clone()), (400, json!(-32600)), "{version}");
-        }
-        assert_eq!(post("[]").0, 400);
-        let big = format!("[{}]", vec![r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#; MAX_BATCH + 1].join(","));
-        assert_eq!(post(&big).0, 400);
-    }
 }

@@ -12,7 +12,7 @@ pub fn load_tenant(component: &str, entry: Entry, state: StateStore) -> (Tenant,
     let engine = hostel::engine::build(100).unwrap();
     let ticker = hostel::engine::EpochTicker::start(&engine);
     let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
-    let registry = Registry::new(engine, cache, state).unwrap();
+    let registry = Registry::new(engine, cache, state, hostel::seal::MasterSecret::ephemeral()).unwrap();
     let config = TenantConfig {
         name: "bench".into(),
         component: component.into(),

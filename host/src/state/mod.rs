@@ -120,6 +120,22 @@ impl StateStore {
         Ok(())
     }
 
+    /// A host secret named `name`, stored once under the empty tenant (no
+    /// tenant can be named "", so no guest can read it): `candidate` is
+    /// written if absent and whatever is stored is returned, so replicas
+    /// starting together agree on one value.
+    pub async fn host_secret(&self, name: &str, candidate: &[u8]) -> Result<Vec<u8>> {
+        sqlx::query(
+            "INSERT INTO hostel_kv (tenant, bucket, key, value, version) VALUES ('', 'hostel', $1, $2, 1) \
+             ON CONFLICT (tenant, bucket, key) DO NOTHING",
+        )
+        .bind(name)
+        .bind(candidate)
+        .execute(&self.inner.writer)
+        .await?;
+        self.get("", "hostel", name).await?.context("host secret vanished after insert")
+    }
+
     /// The value of `key`, if set.
     pub async fn get(&self, tenant: &str, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.get_versioned(tenant, bucket, key).await?.map(|(value, _)| value))
