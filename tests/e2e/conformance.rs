@@ -23,7 +23,10 @@ component = "{ECHO_COMPONENT}"
 
 fn clients_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/mcp");
-    assert!(dir.join("node_modules/.bin/node").exists(), "MCP test clients are not installed: run `npm ci --prefix tests/mcp` (`.ci/run` does)");
+    assert!(
+        dir.join("node_modules/.bin/node").exists(),
+        "MCP test clients are not installed: run `npm ci --prefix tests/mcp` (`.ci/run` does)"
+    );
     dir
 }
 
@@ -65,7 +68,8 @@ fn conformance_suite_2025_11_25() {
 #[test]
 fn conformance_suite_2026_07_28() {
     let h = Hostel::start(&config());
-    let out = node("node_modules/conformance-next/dist/index.js", &["server", "--url", &url(&h, "everything"), "--requirements", "2026-07-28"]);
+    let out =
+        node("node_modules/conformance-next/dist/index.js", &["server", "--url", &url(&h, "everything"), "--requirements", "2026-07-28"]);
     let stdout = assert_ok("conformance 0.2.0-alpha.12 --requirements 2026-07-28", &out);
     assert!(!stdout.contains("FAILURE"), "{stdout}");
 }
@@ -88,7 +92,21 @@ fn inspector_cli_lists_and_calls_tools() {
     assert!(names.contains(&"echo"), "{names:?}");
     let called = assert_ok(
         "inspector tools/call",
-        &node(inspector, &["--cli", &target, "--transport", "http", "--method", "tools/call", "--tool-name", "echo", "--tool-arg", "text=from the inspector"]),
+        &node(
+            inspector,
+            &[
+                "--cli",
+                &target,
+                "--transport",
+                "http",
+                "--method",
+                "tools/call",
+                "--tool-name",
+                "echo",
+                "--tool-arg",
+                "text=from the inspector",
+            ],
+        ),
     );
     let result: serde_json::Value = serde_json::from_str(&called).unwrap_or_else(|e| panic!("inspector printed no JSON ({e}):\n{called}"));
     assert_eq!(result["content"][0]["text"], "from the inspector", "{result}");

@@ -176,7 +176,8 @@ fn malformed_input_corpus_gets_4xx_and_nothing_breaks() {
         ("/echo/mcp", vec![], huge_string.into_bytes(), 200, -32601),
         ("/echo/mcp", vec![("content-type", "text/plain")], b"hello".to_vec(), 415, -32600),
         ("/echo/mcp", vec![("accept", "text/html")], b"{}".to_vec(), 406, -32600),
-        ("/echo/mcp", vec![("mcp-protocol-version", "1999-01-01")], b"{}".to_vec(), 400, -32600),
+        // -32022: the code MCP 2026-07-28 gives an unsupported protocol version.
+        ("/echo/mcp", vec![("mcp-protocol-version", "1999-01-01")], b"{}".to_vec(), 400, -32022),
         ("/words/mcp", vec![("authorization", "Bearer tok-nope"), ("authorization", "Bearer tok-words")], b"{}".to_vec(), 401, -32000),
         ("/words/mcp", vec![("authorization", "Basic dG9rLXdvcmRzOg==")], b"{}".to_vec(), 401, -32000),
         ("/echo/../words/mcp", vec![], b"{}".to_vec(), 404, -32000),

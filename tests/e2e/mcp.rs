@@ -1,7 +1,7 @@
 //! MCP through the host: the SDK's protocol answers, tenant isolation of
 //! tools, headers the guest may and may not see.
 
-use crate::support::{demo_config, Hostel};
+use crate::support::{demo_config, Hostel, EVERYTHING_COMPONENT};
 use serde_json::json;
 
 #[test]
@@ -78,4 +78,69 @@ fn guest_never_sees_credentials_or_host_headers() {
     let body = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"header","arguments":{"name":"x-hostel-tenant"}}}"#;
     let r = h.rpc("echo", body, &[("authorization", "Bearer secret-token"), ("x-hostel-tenant", "other")]);
     assert_eq!(r.json()["result"]["structuredContent"]["value"], "echo", "{}", r.text());
+}
+
+/// A 2026-07-28 `tools/call` of `tool` with its headers and `_meta`.
+fn stateless_call(h: &Hostel, tenant: &str, tool: &str, extra: serde_json::Value) -> serde_json::Value {
+    let mut params = json!({ "name": tool, "arguments": {}, "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": { "elicitation": {} } } });
+    params.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params }).to_string();
+    let headers = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", tool)];
+    h.rpc(tenant, &body, &headers).json()
+}
+
+/// Sealed request state is checked by a fresh instance with the host's
+/// per-tenant key: accepted by the tenant that issued it (also after a
+/// restart), refused when altered or replayed to another tenant running
+/// the very same component.
+#[test]
+fn sealed_request_state_is_per_tenant_and_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[[tenant]]\nname = \"a\"\ncomponent = \"{EVERYTHING_COMPONENT}\"\n\n[[tenant]]\nname = \"b\"\ncomponent = \"{EVERYTHING_COMPONENT}\"\n"
+    );
+    let tool = "test_input_required_result_request_state";
+    let mut h = Hostel::start_in(dir.path(), &config);
+    let first = stateless_call(&h, "a", tool, json!({}));
+    assert_eq!(first["result"]["resultType"], "input_required", "{first}");
+    let state = first["result"]["requestState"].as_str().unwrap().to_owned();
+    let answer = json!({ "confirm": { "action": "accept", "content": { "ok": true } } });
+    let retry =
+        |h: &Hostel, tenant: &str, state: &str| stateless_call(h, tenant, tool, json!({ "inputResponses": answer, "requestState": state }));
+    assert_eq!(retry(&h, "a", &state)["result"]["content"][0]["text"], "state-ok");
+    let other = retry(&h, "b", &state);
+    assert_eq!(other["error"]["code"], -32602, "tenant b must refuse a's state: {other}");
+    let mut forged = state.clone();
+    forged.insert(3, if forged.as_bytes()[3] == b'A' { 'B' } else { 'A' });
+    assert_eq!(retry(&h, "a", &forged)["error"]["code"], -32602);
+    h.terminate();
+    let h = Hostel::start_in(dir.path(), &config);
+    assert_eq!(retry(&h, "a", &state)["result"]["content"][0]["text"], "state-ok", "the key outlives a restart");
+}
+
+/// Bad 2026-07-28 input through the host: each gets the revision's code.
+#[test]
+fn stateless_revision_errors_through_the_host() {
+    let h = Hostel::start(&format!("[[tenant]]\nname = \"e\"\ncomponent = \"{EVERYTHING_COMPONENT}\"\n"));
+    let meta = json!({ "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} });
+    let send = |method: &str, params: serde_json::Value, headers: &[(&str, &str)]| {
+        let r = h.rpc("e", &json!({ "jsonrpc": "2.0", "id": 7, "method": method, "params": params }).to_string(), headers);
+        (r.status, r.json()["error"]["code"].clone(), r.json()["id"].clone())
+    };
+    let v = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")];
+    assert_eq!(send("tools/list", json!({}), &v), (400, json!(-32602), json!(7)));
+    assert_eq!(send("tools/list", json!({ "_meta": meta }), &[v[0], ("mcp-method", "tools/call")]), (400, json!(-32020), json!(7)));
+    let call = [v[0], ("mcp-method", "tools/call"), ("mcp-name", "test_simple_text")];
+    assert_eq!(send("tools/call", json!({ "name": "test_simple_txt", "_meta": meta }), &call), (400, json!(-32020), json!(7)));
+    assert_eq!(send("tools/call", json!({ "name": "test_simple_text", "arguments": 3, "_meta": meta }), &call).1, json!(-32602));
+    assert_eq!(send("ping", json!({ "_meta": meta }), &[v[0], ("mcp-method", "ping")]), (404, json!(-32601), json!(7)));
+    let caps = [v[0], ("mcp-method", "tools/call"), ("mcp-name", "test_missing_capability")];
+    assert_eq!(send("tools/call", json!({ "name": "test_missing_capability", "_meta": meta }), &caps), (400, json!(-32021), json!(7)));
+    let r = h.rpc("e", "[]", &[v[0]]);
+    assert_eq!((r.status, r.json()["error"]["code"].clone()), (400, json!(-32600)));
+    let r =
+        h.request("POST", "/e/mcp", &[("content-type", "application/json"), v[0]], b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}");
+    assert_eq!((r.status, r.json()["error"]["code"].clone()), (400, json!(-32700)));
 }

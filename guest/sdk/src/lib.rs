@@ -55,14 +55,14 @@ pub mod lean {
     });
 }
 
-pub use http::{HttpRequest, HttpResponse};
-pub use schemars::JsonSchema;
-pub use serde::{Deserialize, Serialize};
 pub use content::{base64, Content, ResourceBody, ResourceContents};
 pub use ctx::{Ctx, LogLevel};
+pub use http::{HttpRequest, HttpResponse};
 pub use input::{InputRequired, STATE_TTL_SECS};
 pub use prompt::{PromptMessage, PromptResult, Role};
 pub use resource::{ResourceInfo, TemplateVars};
+pub use schemars::JsonSchema;
+pub use serde::{Deserialize, Serialize};
 pub use server::{
     CacheHints, Completer, MakeServer, Server, LEGACY_PROTOCOL_VERSIONS, STATELESS_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS,
 };

@@ -87,16 +87,11 @@ impl Server {
     }
 
     pub(crate) fn call_tool(&self, params: &Value, ctx: &mut Ctx) -> Reply {
-        let Some(name) = params.get("name").and_then(Value::as_str) else { return invalid("`name` must be a string") };
-        let Some(tool) = self.find_tool(name) else { return invalid(format!("unknown tool: `{name}`")) };
-        let args = match params.get("arguments") {
-            None | Some(Value::Null) => json!({}),
-            Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => return invalid("`arguments` must be an object"),
+        let (name, args, scope) = match named_request(params, ctx, "tools/call") {
+            Ok(parts) => parts,
+            Err(reply) => return reply,
         };
-        if let Err(reply) = take_inputs(params, ctx, &format!("tools/call:{name}")) {
-            return reply;
-        }
+        let Some(tool) = self.find_tool(name) else { return invalid(format!("unknown tool: `{name}`")) };
         match (tool.handler)(args, ctx) {
             Err(BadArguments(msg)) => invalid(format!("invalid arguments for tool `{name}`: {msg}")),
             Ok(Ok(result)) => Reply::Done(result.to_json()),
@@ -104,28 +99,23 @@ impl Server {
                 Failure::Tool => Reply::Done(
                     ToolResult { content: vec![crate::Content::Text(e.message)], structured: e.structured, is_error: true }.to_json(),
                 ),
-                _ => failure(e, ctx, &format!("tools/call:{name}")),
+                _ => failure(e, ctx, &scope),
             },
         }
     }
 
     pub(crate) fn get_prompt(&self, params: &Value, ctx: &mut Ctx) -> Reply {
-        let Some(name) = params.get("name").and_then(Value::as_str) else { return invalid("`name` must be a string") };
+        let (name, args, scope) = match named_request(params, ctx, "prompts/get") {
+            Ok(parts) => parts,
+            Err(reply) => return reply,
+        };
         let Some(prompt) = self.prompts.iter().find(|p| p.name == name) else {
             return invalid(format!("unknown prompt: `{name}`"));
         };
-        let args = match params.get("arguments") {
-            None | Some(Value::Null) => json!({}),
-            Some(v @ Value::Object(_)) => v.clone(),
-            Some(_) => return invalid("`arguments` must be an object"),
-        };
-        if let Err(reply) = take_inputs(params, ctx, &format!("prompts/get:{name}")) {
-            return reply;
-        }
         match (prompt.handler)(args, ctx) {
             Err(BadArguments(msg)) => invalid(format!("invalid arguments for prompt `{name}`: {msg}")),
             Ok(Ok(result)) => Reply::Done(result.to_json()),
-            Ok(Err(e)) => failure(e, ctx, &format!("prompts/get:{name}")),
+            Ok(Err(e)) => failure(e, ctx, &scope),
         }
     }
 
@@ -173,6 +163,20 @@ impl Server {
         values.truncate(100);
         Reply::Done(json!({ "completion": { "values": values, "total": total, "hasMore": total > 100 } }))
     }
+}
+
+/// The `name`, object `arguments` and sealing scope of a `tools/call` or
+/// `prompts/get`, with a retry's inputs read into `ctx`.
+fn named_request<'p>(params: &'p Value, ctx: &mut Ctx, method: &str) -> Result<(&'p str, Value, String), Reply> {
+    let name = params.get("name").and_then(Value::as_str).ok_or_else(|| invalid("`name` must be a string"))?;
+    let args = match params.get("arguments") {
+        None | Some(Value::Null) => json!({}),
+        Some(v @ Value::Object(_)) => v.clone(),
+        Some(_) => return Err(invalid("`arguments` must be an object")),
+    };
+    let scope = format!("{method}:{name}");
+    take_inputs(params, ctx, &scope)?;
+    Ok((name, args, scope))
 }
 
 /// Reads `inputResponses` / `requestState` (2026-07-28 retries) into `ctx`:

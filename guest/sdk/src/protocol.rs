@@ -99,7 +99,12 @@ impl Server {
 
     /// One legacy message: `Ok(None)` for notifications and responses,
     /// else the JSON-RPC response plus notifications raised on the way.
-    fn answer_legacy(&self, request: &HttpRequest, version: &str, message: &Value) -> Result<Option<(Value, Vec<Value>)>, (Value, RpcError)> {
+    fn answer_legacy(
+        &self,
+        request: &HttpRequest,
+        version: &str,
+        message: &Value,
+    ) -> Result<Option<(Value, Vec<Value>)>, (Value, RpcError)> {
         let Message::Request { id, method, params } = classify(message)? else { return Ok(None) };
         let mut ctx = Ctx::new(request, version, false);
         ctx.meta = params.get("_meta").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -110,7 +115,11 @@ impl Server {
                 // Accepted, but a stateless server cannot hold it for later
                 // requests: see `Ctx::log`.
                 Some(_) => Reply::Done(json!({})),
-                None => RpcError::new(jsonrpc::INVALID_PARAMS, "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency").into(),
+                None => RpcError::new(
+                    jsonrpc::INVALID_PARAMS,
+                    "`level` must be one of debug, info, notice, warning, error, critical, alert, emergency",
+                )
+                .into(),
             },
             _ => self.dispatch_common(&method, &params, &mut ctx, RESOURCE_NOT_FOUND_LEGACY),
         };
@@ -196,7 +205,10 @@ impl Server {
     fn decorate(&self, method: &str, mut result: Value) -> Value {
         result["resultType"] = json!("complete");
         result["_meta"] = json!({ META_SERVER_INFO: { "name": self.name, "version": self.version } });
-        if matches!(method, "server/discover" | "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" | "resources/read") {
+        if matches!(
+            method,
+            "server/discover" | "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" | "resources/read"
+        ) {
             result["ttlMs"] = json!(self.cache.ttl_ms);
             result["cacheScope"] = json!(if self.cache.public { "public" } else { "private" });
         }
@@ -234,7 +246,9 @@ fn check_envelope(request: &HttpRequest, header: &str, method: &str, params: &Va
     }
     match request.header("mcp-method").map(|h| decode_header(h.trim())) {
         Some(m) if m == method => {}
-        Some(m) => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("Mcp-Method header `{m}` does not match body method `{method}`"))),
+        Some(m) => {
+            return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("Mcp-Method header `{m}` does not match body method `{method}`")))
+        }
         None => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, "missing Mcp-Method header")),
     }
     let named = match method {
@@ -245,7 +259,9 @@ fn check_envelope(request: &HttpRequest, header: &str, method: &str, params: &Va
     if let Some(name) = named.and_then(Value::as_str) {
         match request.header("mcp-name").map(|h| decode_header(h.trim())) {
             Some(n) if n == name => {}
-            Some(n) => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("Mcp-Name header `{n}` does not match `{name}` in the body"))),
+            Some(n) => {
+                return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("Mcp-Name header `{n}` does not match `{name}` in the body")))
+            }
             None => return Err(RpcError::new(jsonrpc::HEADER_MISMATCH, format!("missing Mcp-Name header (`{name}`)"))),
         }
     }

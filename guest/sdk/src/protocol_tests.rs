@@ -3,9 +3,9 @@
 use crate::http::HttpRequest;
 use crate::protocol::MAX_BATCH;
 use crate::*;
-use serde_json::{json, Value};
 use crate::{JsonSchema, ToolError};
 use serde::Deserialize;
+use serde_json::{json, Value};
 
 #[derive(Deserialize, JsonSchema)]
 struct Args {
@@ -14,11 +14,9 @@ struct Args {
 }
 
 fn server() -> Server {
-    Server::new("t", "1").tool("echo", "echo", |a: Args, _: &Ctx| Ok(ToolResult::text(a.text))).tool(
-        "fail",
-        "fail",
-        |_: Args, _: &Ctx| Err(ToolError::new("nope")),
-    )
+    Server::new("t", "1")
+        .tool("echo", "echo", |a: Args, _: &Ctx| Ok(ToolResult::text(a.text)))
+        .tool("fail", "fail", |_: Args, _: &Ctx| Err(ToolError::new("nope")))
 }
 
 fn post(body: &str) -> (u16, Value) {
@@ -131,7 +129,9 @@ fn modern_on(server: &Server, method: &str, mut params: Value, extra: &[(&str, &
 fn stateless_server() -> Server {
     server()
         .tool("ask", "asks a name", |_: Args, ctx: &Ctx| match (ctx.input("who"), ctx.request_state()) {
-            (Some(a), Some(s)) => Ok(ToolResult::text(format!("{} {}", s["greet"].as_str().unwrap(), a["content"]["name"].as_str().unwrap()))),
+            (Some(a), Some(s)) => {
+                Ok(ToolResult::text(format!("{} {}", s["greet"].as_str().unwrap(), a["content"]["name"].as_str().unwrap())))
+            }
             _ => Err(InputRequired::new().elicit("who", "Name?", json!({"type":"object"})).state(json!({"greet":"hi"})).into()),
         })
         .tool("sample", "needs sampling", |_: Args, _: &Ctx| Err(InputRequired::new().sample("s", "q", 10).into()))
@@ -159,7 +159,8 @@ fn stateless_envelope_is_checked_in_order() {
     let hdr = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "server/discover")];
     let (s, v) = raw(&hdr, json!({"jsonrpc":"2.0","id":101,"method":"server/discover","params":{}}));
     assert_eq!((s, &v["error"]["code"], &v["id"]), (400, &json!(-32602), &json!(101)));
-    let meta = |version: &str| json!({"io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientCapabilities": {}});
+    let meta =
+        |version: &str| json!({"io.modelcontextprotocol/protocolVersion": version, "io.modelcontextprotocol/clientCapabilities": {}});
     let (s, v) = raw(&hdr, json!({"jsonrpc":"2.0","id":1,"method":"server/discover","params":{"_meta": meta("v9")}}));
     assert_eq!((s, &v["error"]["code"]), (400, &json!(-32020)));
     let hdr9 = [("mcp-protocol-version", "v9"), ("mcp-method", "server/discover")];
@@ -189,7 +190,9 @@ fn input_required_round_trip_with_sealed_state() {
     assert_eq!((&r["resultType"], &r["inputRequests"]["who"]["method"]), (&json!("input_required"), &json!("elicitation/create")));
     let state = r["requestState"].as_str().unwrap().to_owned();
     let answer = json!({"who": {"action":"accept","content":{"name":"Ada"}}});
-    let retry = |state: &str, inputs: &Value| modern("tools/call", json!({"name":"ask","arguments":{"text":""},"inputResponses":inputs,"requestState":state}), &[]);
+    let retry = |state: &str, inputs: &Value| {
+        modern("tools/call", json!({"name":"ask","arguments":{"text":""},"inputResponses":inputs,"requestState":state}), &[])
+    };
     assert_eq!(retry(&state, &answer).1["result"]["content"][0]["text"], "hi Ada");
     let (_, v, _) = retry(&format!("{state}-TAMPERED"), &answer);
     assert_eq!(v["error"]["code"], -32602, "{v}");
@@ -206,12 +209,21 @@ fn input_required_round_trip_with_sealed_state() {
 
 #[test]
 fn notifications_ride_an_sse_response() {
-    let mut params = json!({"name":"slow","arguments":{"text":""},"_meta":{"progressToken":"p1","io.modelcontextprotocol/logLevel":"info"}});
+    let mut params =
+        json!({"name":"slow","arguments":{"text":""},"_meta":{"progressToken":"p1","io.modelcontextprotocol/logLevel":"info"}});
     let (_, _, resp) = modern("tools/call", params.clone(), &[]);
     assert!(resp.headers.contains(&("content-type".into(), "text/event-stream".into())));
-    let events: Vec<Value> = String::from_utf8(resp.body).unwrap().lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
+    let events: Vec<Value> = String::from_utf8(resp.body)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
     assert_eq!(events.len(), 3, "{events:?}");
-    assert_eq!((&events[0]["params"]["progressToken"], &events[1]["method"], &events[2]["id"]), (&json!("p1"), &json!("notifications/message"), &json!(9)));
+    assert_eq!(
+        (&events[0]["params"]["progressToken"], &events[1]["method"], &events[2]["id"]),
+        (&json!("p1"), &json!("notifications/message"), &json!(9))
+    );
     // Without a log level (2026-07-28) no log; JSON-only clients get JSON.
     params["_meta"].as_object_mut().unwrap().remove("io.modelcontextprotocol/logLevel");
     let (_, v, resp) = modern("tools/call", params, &[("accept", "application/json")]);

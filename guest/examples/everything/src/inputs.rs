@@ -109,7 +109,9 @@ fn multi_round(_: NoArgs, ctx: &Ctx) -> Result<ToolResult, ToolError> {
     let round1 = || ask_text("step1", "Step 1: What is your name?", "name").state(json!({ "step": 1 }));
     match state["step"].as_u64() {
         Some(1) => match accepted(ctx, "step1", "name") {
-            Some(name) => Err(ask_text("step2", "Step 2: What is your favorite color?", "color").state(json!({ "step": 2, "name": name })).into()),
+            Some(name) => {
+                Err(ask_text("step2", "Step 2: What is your favorite color?", "color").state(json!({ "step": 2, "name": name })).into())
+            }
             None => Err(round1().into()),
         },
         Some(2) => match accepted(ctx, "step2", "color") {

@@ -4,8 +4,8 @@
 //! completion, typed output, and 2026-07-28 input-required results.
 
 use hostel_sdk::{
-    Content, Ctx, Deserialize, InputRequired, JsonSchema, LogLevel, PromptMessage, PromptResult, ResourceContents, ResourceInfo,
-    Serialize, Server, ToolError, ToolResult,
+    Content, Ctx, Deserialize, InputRequired, JsonSchema, LogLevel, PromptMessage, PromptResult, ResourceContents, ResourceInfo, Serialize,
+    Server, ToolError, ToolResult,
 };
 use serde_json::{json, Value};
 
@@ -169,8 +169,19 @@ fn schema_2020_12() -> Value {
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "type": "object",
-        "$defs": { "address": { "type": "object", "properties": { "street": { "type": "string" }, "city": { "type": "string" } } } },
-        "properties": { "name": { "type": "string" }, "address": { "$ref": "#/$defs/address" } },
+        "$defs": { "address": { "$anchor": "addressDef", "type": "object",
+            "properties": { "street": { "type": "string" }, "city": { "type": "string" } } } },
+        "properties": {
+            "name": { "type": "string" },
+            "address": { "$ref": "#/$defs/address" },
+            "contactMethod": { "type": "string", "enum": ["phone", "email"] },
+            "phone": { "type": "string" },
+            "email": { "type": "string" },
+        },
+        "allOf": [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+        "if": { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+        "then": { "required": ["phone"] },
+        "else": { "required": ["email"] },
         "additionalProperties": false,
     })
 }
