@@ -20,6 +20,7 @@ const EXAMPLES: &str = "Examples:
   hostel serve                                   serve the tenants in ./hostel.toml
   hostel serve --config prod.toml --listen 0.0.0.0:8080
   hostel compile target/guests/echo.wasm         AOT-compile into the cache `serve` reads
+  HOSTEL_ADMIN_TOKEN=… hostel tenants deploy calc calc.wasm --settings calc.toml --server http://127.0.0.1:8080
   curl -s localhost:8080/echo/mcp -H 'content-type: application/json' \\
        -H 'accept: application/json, text/event-stream' \\
        -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}'";
@@ -31,6 +32,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// AOT-compile components ahead of deploy, into the compile cache.
     Compile(CompileArgs),
+    /// Manage tenants of a running server through its admin API.
+    Tenants(crate::admin::client::TenantsArgs),
 }
 
 /// `hostel serve`.
@@ -51,6 +54,10 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "HOSTEL_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    /// Serve the admin API on this address (instead of the main listener);
+    /// overrides `server.admin_listen`.
+    #[arg(long, env = "HOSTEL_ADMIN_LISTEN")]
+    pub admin_listen: Option<String>,
 }
 
 /// `hostel compile`.
@@ -79,6 +86,9 @@ impl ServeArgs {
         }
         if let Some(dir) = &self.cache_dir {
             config.server.cache_dir = dir.clone();
+        }
+        if let Some(addr) = &self.admin_listen {
+            config.server.admin_listen = Some(addr.clone());
         }
         Ok(config)
     }

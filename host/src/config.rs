@@ -52,6 +52,13 @@ pub struct ServerConfig {
     pub max_headers: usize,
     /// Largest request head (request line + headers), bytes; beyond → 431.
     pub max_header_bytes: usize,
+    /// Serve the admin API on this address instead of the main listener.
+    pub admin_listen: Option<String>,
+    /// Largest component upload the admin API accepts, bytes.
+    pub admin_max_upload_bytes: usize,
+    /// Seconds between checks of the state backend for tenants deployed
+    /// (or removed) through another replica's admin API.
+    pub tenant_sync_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -70,6 +77,9 @@ impl Default for ServerConfig {
             body_read_timeout_secs: 30,
             max_headers: 100,
             max_header_bytes: 64 * 1024,
+            admin_listen: None,
+            admin_max_upload_bytes: 64 << 20,
+            tenant_sync_secs: 2,
         }
     }
 }
@@ -110,7 +120,7 @@ impl Default for Limits {
 }
 
 /// Per-tenant overrides of [`Limits`]; unset fields use the server default.
-#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LimitOverrides {
     /// See [`Limits::memory_mib`].
@@ -169,8 +179,58 @@ pub struct TenantConfig {
     pub entry: Entry,
 }
 
+/// What the admin API deploys with a component: a `[[tenant]]` without
+/// `name` and `component` (TOML or JSON).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// See [`TenantConfig::tokens`].
+    #[serde(default)]
+    pub tokens: Vec<String>,
+    /// See [`TenantConfig::hosts`].
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// See [`TenantConfig::outbound`].
+    #[serde(default)]
+    pub outbound: Vec<String>,
+    /// See [`TenantConfig::limits`].
+    #[serde(default)]
+    pub limits: LimitOverrides,
+    /// See [`TenantConfig::entry`].
+    #[serde(default)]
+    pub entry: Entry,
+}
+
+impl TenantSettings {
+    /// Parses settings sent as JSON or TOML (tried in that order); an
+    /// empty text means all defaults.
+    pub fn parse(text: &str) -> Result<TenantSettings> {
+        if text.trim().is_empty() {
+            return Ok(TenantSettings::default());
+        }
+        if text.trim_start().starts_with('{') {
+            return serde_json::from_str(text).context("settings are not valid JSON tenant settings");
+        }
+        toml::from_str(text).context("settings are not valid TOML tenant settings")
+    }
+
+    /// The tenant these settings describe, under `name` (no component file:
+    /// the bytes come from the upload).
+    pub fn into_config(self, name: &str) -> TenantConfig {
+        TenantConfig {
+            name: name.into(),
+            component: PathBuf::from(format!("<uploaded:{name}>")),
+            tokens: self.tokens,
+            hosts: self.hosts,
+            outbound: self.outbound,
+            limits: self.limits,
+            entry: self.entry,
+        }
+    }
+}
+
 /// Which guest export the host calls.
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, Default, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Entry {
     /// The lean `hostel:lean/handler` when the component exports it (SDK
@@ -216,26 +276,16 @@ impl Config {
         ensure!(self.server.max_headers > 0, "`server.max_headers` must be at least 1");
         // hyper needs room for at least one full read buffer.
         ensure!(self.server.max_header_bytes >= 8192, "`server.max_header_bytes` must be at least 8192");
+        ensure!(self.server.tenant_sync_secs > 0, "`server.tenant_sync_secs` must be at least 1");
+        ensure!(self.server.admin_max_upload_bytes > 0, "`server.admin_max_upload_bytes` must be positive");
         let mut names = HashSet::new();
         let mut hosts = HashSet::new();
         for t in &self.tenants {
-            crate::router::validate_tenant_name(&t.name)?;
             ensure!(names.insert(&t.name), "tenant `{}` is defined twice", t.name);
-            validate_limits(&format!("tenant `{}` limits", t.name), &t.limits.apply(self.limits))?;
-            for token in &t.tokens {
-                ensure!(
-                    !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()),
-                    "tenant `{}`: tokens must be non-empty printable ASCII without spaces",
-                    t.name
-                );
-            }
+            validate_tenant(t, self.limits)?;
             for host in &t.hosts {
                 let host = host.to_ascii_lowercase();
-                ensure!(!host.is_empty(), "tenant `{}`: empty host name", t.name);
                 ensure!(hosts.insert(host.clone()), "host `{host}` is routed to two tenants");
-            }
-            for origin in &t.outbound {
-                crate::outbound::Origin::parse(origin).with_context(|| format!("tenant `{}`: bad `outbound` entry", t.name))?;
             }
         }
         Ok(())
@@ -245,6 +295,27 @@ impl Config {
     pub fn limits_for(&self, tenant: &TenantConfig) -> Limits {
         tenant.limits.apply(self.limits)
     }
+}
+
+/// Checks one tenant on its own (name, limits, tokens, hosts, outbound);
+/// clashes with other tenants are the caller's to check.
+pub fn validate_tenant(t: &TenantConfig, defaults: Limits) -> Result<()> {
+    crate::router::validate_tenant_name(&t.name)?;
+    validate_limits(&format!("tenant `{}` limits", t.name), &t.limits.apply(defaults))?;
+    for token in &t.tokens {
+        ensure!(
+            !token.is_empty() && token.bytes().all(|b| b.is_ascii_graphic()),
+            "tenant `{}`: tokens must be non-empty printable ASCII without spaces",
+            t.name
+        );
+    }
+    for host in &t.hosts {
+        ensure!(!host.is_empty(), "tenant `{}`: empty host name", t.name);
+    }
+    for origin in &t.outbound {
+        crate::outbound::Origin::parse(origin).with_context(|| format!("tenant `{}`: bad `outbound` entry", t.name))?;
+    }
+    Ok(())
 }
 
 fn validate_limits(what: &str, l: &Limits) -> Result<()> {

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod admin;
 pub mod cli;
 pub mod compile_cache;
 pub mod config;

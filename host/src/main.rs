@@ -26,6 +26,9 @@ fn run(cli: Cli) -> Result<()> {
                 let server = hostel::server::Server::bind(&config).await?;
                 // Tests and scripts read this line to find a port-0 listener.
                 println!("hostel listening on http://{}", server.local_addr()?);
+                if let Some(admin) = server.admin_addr() {
+                    println!("hostel admin listening on http://{admin}");
+                }
                 server.run(shutdown_signal()).await
             })
         }
@@ -33,6 +36,7 @@ fn run(cli: Cli) -> Result<()> {
             init_logging("text");
             hostel::cli::compile(&args)
         }
+        Command::Tenants(args) => hostel::admin::client::run(&args),
     }
 }
 

@@ -12,6 +12,8 @@ pub enum Route<'a> {
     Ready,
     /// `GET /metrics`: Prometheus text.
     Metrics,
+    /// `/admin/…`: the admin API; carries the rest of the path.
+    Admin(&'a str),
     /// `/<tenant>/mcp`.
     TenantPath(&'a str),
     /// `/mcp`: the tenant comes from the `Host` header.
@@ -30,6 +32,9 @@ pub fn route(path: &str) -> Route<'_> {
         "/metrics" => return Route::Metrics,
         "/mcp" => return Route::HostRouted,
         _ => {}
+    }
+    if let Some(rest) = path.strip_prefix("/admin").filter(|r| r.is_empty() || r.starts_with('/')) {
+        return Route::Admin(rest);
     }
     match path.strip_prefix('/').and_then(|p| p.strip_suffix("/mcp")) {
         Some(name) if validate_tenant_name(name).is_ok() => Route::TenantPath(name),
@@ -57,6 +62,8 @@ mod tests {
         assert_eq!(route("/sales/mcp"), Route::TenantPath("sales"));
         assert_eq!(route("/mcp"), Route::HostRouted);
         assert_eq!(route("/healthz"), Route::Health);
+        assert_eq!(route("/admin/tenants/a"), Route::Admin("/tenants/a"));
+        assert_eq!(route("/administrator/mcp"), Route::TenantPath("administrator"));
         for bad in ["/../mcp", "/%2e%2e/mcp", "/Sales/mcp", "/a/b/mcp", "//mcp", "/säles/mcp", "/-a/mcp"] {
             assert!(matches!(route(bad), Route::BadTenant(_)), "{bad}");
         }

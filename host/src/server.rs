@@ -33,6 +33,18 @@ pub struct AppState {
     pub metrics: Metrics,
     /// How long a client may take to send a request body.
     pub body_read_timeout: Duration,
+    /// Admin API settings.
+    pub admin: crate::admin::AdminState,
+    /// True when the admin API has a listener of its own (then the main
+    /// listener does not serve it).
+    pub admin_separate: bool,
+}
+
+/// Which listener a connection came in on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    Main,
+    Admin,
 }
 
 /// Per-connection protections against slow or oversized request heads.
@@ -45,6 +57,8 @@ struct HttpLimits {
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
+    admin_listener: Option<TcpListener>,
+    sync_every: Duration,
     state: Arc<AppState>,
     http: HttpLimits,
     grace: Duration,
@@ -63,20 +77,43 @@ impl Server {
         let registry = Arc::new(Registry::new(engine, cache, state, master)?);
         let listener =
             TcpListener::bind(&config.server.listen).await.with_context(|| format!("failed to listen on `{}`", config.server.listen))?;
+        let admin_listener = match &config.server.admin_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("failed to listen on admin address `{addr}`"))?),
+            None => None,
+        };
         registry.load_all(config);
+        let token = std::env::var(&config.server.admin_token_env).ok().filter(|t| !t.trim().is_empty());
+        if token.is_none() && admin_listener.is_some() {
+            tracing::warn!(env = %config.server.admin_token_env, "admin listener configured but no admin token set: the admin API is disabled");
+        }
         let state = Arc::new(AppState {
             registry,
             allowed_origins: config.server.allowed_origins.clone(),
             permits: Arc::new(Semaphore::new(config.server.max_concurrent)),
             metrics: Metrics::default(),
             body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
+            admin: crate::admin::AdminState {
+                token,
+                max_upload_bytes: config.server.admin_max_upload_bytes,
+                defaults: config.limits,
+                lock: tokio::sync::Mutex::new(()),
+            },
+            admin_separate: admin_listener.is_some(),
         });
         let http = HttpLimits {
             header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),
             max_headers: config.server.max_headers,
             max_header_bytes: config.server.max_header_bytes,
         };
-        Ok(Server { listener, state, http, grace: Duration::from_secs(config.server.shutdown_grace_secs), _ticker: ticker })
+        Ok(Server {
+            listener,
+            admin_listener,
+            sync_every: Duration::from_secs(config.server.tenant_sync_secs),
+            state,
+            http,
+            grace: Duration::from_secs(config.server.shutdown_grace_secs),
+            _ticker: ticker,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -84,29 +121,45 @@ impl Server {
         Ok(self.listener.local_addr()?)
     }
 
+    /// The admin listener's address, when it has its own.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_listener.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves until `shutdown` resolves, then lets in-flight requests finish
     /// for up to the grace period.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        // API tenants: load what earlier deploys stored, then follow changes
+        // other replicas make.
+        let sync = tokio::spawn(crate::admin::sync_loop(self.state.clone(), self.sync_every));
         tokio::pin!(shutdown);
+        let admin_accept = || async {
+            match &self.admin_listener {
+                Some(l) => l.accept().await,
+                None => std::future::pending().await,
+            }
+        };
         loop {
-            let (stream, _peer) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
+            let (accepted, listener) = tokio::select! {
+                accepted = self.listener.accept() => (accepted, Listener::Main),
+                accepted = admin_accept() => (accepted, Listener::Admin),
                 () = &mut shutdown => break,
+            };
+            let (stream, _peer) = match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
             };
             let _ = stream.set_nodelay(true);
             let state = self.state.clone();
             let service = hyper::service::service_fn(move |req| {
                 let state = state.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
+                async move { Ok::<_, std::convert::Infallible>(handle(&state, req, listener).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -122,6 +175,7 @@ impl Server {
                 }
             });
         }
+        sync.abort();
         tracing::info!("shutting down: waiting for in-flight requests");
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("all connections closed"),
@@ -132,9 +186,15 @@ impl Server {
 }
 
 /// Routes one request.
-pub async fn handle(state: &AppState, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(state: &AppState, req: Request<Incoming>, listener: Listener) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_owned();
-    match route(&path) {
+    let route = route(&path);
+    if listener == Listener::Admin && !matches!(route, Route::Admin(_) | Route::Health) {
+        return HostError::new(StatusCode::NOT_FOUND, format!("the admin listener serves /admin/… only, not `{path}`")).into_response();
+    }
+    match route {
+        Route::Admin(rest) if listener == Listener::Admin || !state.admin_separate => crate::admin::serve(state, req, rest).await,
+        Route::Admin(_) => HostError::new(StatusCode::NOT_FOUND, "the admin API is served on its own listener").into_response(),
         Route::Health => json_response(StatusCode::OK, &json!({ "status": "ok" })),
         Route::Ready => readiness(state),
         Route::Metrics => {

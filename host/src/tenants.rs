@@ -86,6 +86,24 @@ pub struct Registry {
     master: crate::seal::MasterSecret,
     slots: RwLock<HashMap<String, Slot>>,
     hosts: RwLock<HashMap<String, String>>,
+    sources: RwLock<HashMap<String, Source>>,
+}
+
+/// Where a tenant comes from, which decides who may change it: the config
+/// file owns its tenants (the admin API cannot replace or remove them);
+/// the admin API owns the ones it deployed, which persist in the state
+/// backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `[[tenant]]` in the config file.
+    File,
+    /// Deployed through the admin API.
+    Api {
+        /// Hex SHA-256 of the component.
+        sha256: String,
+        /// Version of the stored record (changes on every deploy).
+        version: i64,
+    },
 }
 
 impl Registry {
@@ -94,7 +112,70 @@ impl Registry {
     /// keys from `master`.
     pub fn new(engine: Engine, cache: CompileCache, state: StateStore, master: crate::seal::MasterSecret) -> Result<Self> {
         let linker = crate::linker::build(&engine)?;
-        Ok(Registry { engine, linker, cache, state, master, slots: RwLock::default(), hosts: RwLock::default() })
+        Ok(Registry {
+            engine,
+            linker,
+            cache,
+            state,
+            master,
+            slots: RwLock::default(),
+            hosts: RwLock::default(),
+            sources: RwLock::default(),
+        })
+    }
+
+    /// The state backend tenants keep their data (and API tenants their
+    /// components) in.
+    pub fn state(&self) -> &StateStore {
+        &self.state
+    }
+
+    /// Where tenant `name` comes from, if it exists.
+    pub fn source(&self, name: &str) -> Option<Source> {
+        self.sources.read().expect("registry lock").get(name).cloned()
+    }
+
+    /// Makes `tenant` serve `name`, atomically: requests already running
+    /// keep the `Arc` of the version they started on; every request
+    /// routed after this sees the new one. Fails, changing nothing, when
+    /// one of `hosts` already routes to another tenant.
+    pub fn install(&self, name: &str, tenant: Tenant, hosts: &[String], source: Source) -> Result<()> {
+        let mut routes = self.hosts.write().expect("registry lock");
+        let hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        if let Some(h) = hosts.iter().find(|h| routes.get(*h).is_some_and(|owner| owner != name)) {
+            anyhow::bail!("host `{h}` already routes to tenant `{}`", routes[h]);
+        }
+        routes.retain(|_, owner| owner != name);
+        for h in hosts {
+            routes.insert(h, name.to_owned());
+        }
+        self.slots.write().expect("registry lock").insert(name.to_owned(), Slot::Ready(Arc::new(tenant)));
+        self.sources.write().expect("registry lock").insert(name.to_owned(), source);
+        Ok(())
+    }
+
+    /// The tenant other than `name` that one of `hosts` routes to, if any.
+    pub fn host_clash(&self, name: &str, hosts: &[String]) -> Option<String> {
+        let routes = self.hosts.read().expect("registry lock");
+        hosts.iter().map(|h| h.to_ascii_lowercase()).find(|h| routes.get(h).is_some_and(|owner| owner != name))
+    }
+
+    /// Records where `name` comes from (an API tenant that failed to load).
+    pub fn set_source(&self, name: &str, source: Source) {
+        self.sources.write().expect("registry lock").insert(name.to_owned(), source);
+    }
+
+    /// Sets the slot of `name` (an API tenant being loaded or failing).
+    pub fn set_slot(&self, name: &str, slot: Slot) {
+        self.slots.write().expect("registry lock").insert(name.to_owned(), slot);
+    }
+
+    /// Stops serving `name` (requests in flight finish); its key-value data
+    /// stays in the state backend. Returns whether it existed.
+    pub fn remove(&self, name: &str) -> bool {
+        self.hosts.write().expect("registry lock").retain(|_, owner| owner != name);
+        self.sources.write().expect("registry lock").remove(name);
+        self.slots.write().expect("registry lock").remove(name).is_some()
     }
 
     /// The compile cache (for metrics).
@@ -131,6 +212,7 @@ impl Registry {
     pub fn load_all(self: &Arc<Self>, config: &Config) {
         for t in &config.tenants {
             self.slots.write().expect("registry lock").insert(t.name.clone(), Slot::Compiling { tokens: t.tokens.clone() });
+            self.sources.write().expect("registry lock").insert(t.name.clone(), Source::File);
             let mut hosts = self.hosts.write().expect("registry lock");
             for h in &t.hosts {
                 hosts.insert(h.to_ascii_lowercase(), t.name.clone());
@@ -154,10 +236,16 @@ impl Registry {
 
     /// Reads, compiles (or loads from cache) and links one tenant. Blocking.
     pub fn load(&self, t: &TenantConfig, limits: Limits) -> Result<Tenant> {
-        let started = Instant::now();
         let bytes = std::fs::read(&t.component).with_context(|| format!("failed to read component `{}`", t.component.display()))?;
-        let (component, outcome) =
-            self.compile(&bytes).with_context(|| format!("`{}` is not a usable component", t.component.display()))?;
+        self.build(t, &bytes, limits).with_context(|| format!("`{}` is not a usable component", t.component.display()))
+    }
+
+    /// Validates, compiles (or loads from cache) and links `bytes` as
+    /// tenant `t`: it must be a component, import only what the host
+    /// provides, and export `wasi:http/incoming-handler`. Blocking.
+    pub fn build(&self, t: &TenantConfig, bytes: &[u8], limits: Limits) -> Result<Tenant> {
+        let started = Instant::now();
+        let (component, outcome) = self.compile(bytes)?;
         let pre = self.link(&component)?;
         let lean = match t.entry {
             Entry::Auto => crate::lean::GuestPre::new(pre.instance_pre().clone()).ok(),

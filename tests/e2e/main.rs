@@ -4,6 +4,7 @@
 mod support;
 
 mod adcp;
+mod admin;
 mod cache;
 mod conformance;
 mod entry;

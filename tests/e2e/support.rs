@@ -12,6 +12,9 @@ pub use hostel_test_artifacts::{
     WORDSMITH_COMPONENT,
 };
 
+/// The admin token of tests that set `admin_token_env = "HOSTEL_TEST_ADMIN_TOKEN"`.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 /// A running `hostel serve`; killed on drop.
 pub struct Hostel {
     child: Child,
@@ -65,6 +68,8 @@ impl Hostel {
             .args(["--listen", "127.0.0.1:0", "--cache-dir"])
             .arg(dir.join("cache"))
             .env("RUST_LOG", "info")
+            // Named by configs that enable the admin API (`admin_token_env`).
+            .env("HOSTEL_TEST_ADMIN_TOKEN", ADMIN_TOKEN)
             // Relative paths in the config (the default `.hostel/state.db`)
             // land in the test's own directory.
             .current_dir(dir)

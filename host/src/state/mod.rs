@@ -9,6 +9,8 @@
 //! values, a delete-and-recreate between read and swap is still detected.
 
 pub mod keyvalue;
+mod tenants;
+pub use tenants::StoredTenant;
 
 use anyhow::{Context, Result};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -116,6 +118,13 @@ impl StateStore {
             }
         };
         sqlx::query(ddl).execute(&mut *tx).await?;
+        let blob = if self.inner.dialect == Dialect::Postgres { "BYTEA" } else { "BLOB" };
+        sqlx::query(&format!(
+            "CREATE TABLE IF NOT EXISTS hostel_tenants (name TEXT PRIMARY KEY, component {blob} NOT NULL, \
+             settings TEXT NOT NULL, sha256 TEXT NOT NULL, version BIGINT NOT NULL)"
+        ))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -325,7 +334,7 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<(AnyPool, AnyPoo
 /// A fresh write version: a keyed hash of a process-wide counter, so
 /// versions are unique within a process and, being 64 random-looking bits,
 /// across the replicas sharing a database.
-fn fresh_version() -> i64 {
+pub(crate) fn fresh_version() -> i64 {
     static KEYS: OnceLock<RandomState> = OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(1);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
