@@ -30,12 +30,19 @@ pub struct CompileCache {
     engine_key: String,
     hits: AtomicU64,
     misses: AtomicU64,
+    compile_nanos: AtomicU64,
 }
 
 impl CompileCache {
     /// A cache in `dir` (created on first write).
     pub fn new(engine: &Engine, dir: impl Into<PathBuf>) -> Self {
-        CompileCache { dir: dir.into(), engine_key: engine_key(engine), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
+        CompileCache {
+            dir: dir.into(),
+            engine_key: engine_key(engine),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            compile_nanos: AtomicU64::new(0),
+        }
     }
 
     /// Where the artifact for `component_bytes` lives.
@@ -71,7 +78,9 @@ impl CompileCache {
             }
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let artifact = engine.precompile_component(component_bytes).map_err(anyhow::Error::from).context("failed to compile component")?;
+        self.compile_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         // SAFETY: produced by this engine just now.
         let component = unsafe { Component::deserialize(engine, &artifact) }?;
         if let Err(e) = write_atomic(&path, &artifact) {
@@ -89,6 +98,11 @@ impl CompileCache {
     /// Components compiled since start.
     pub fn misses(&self) -> u64 {
         self.misses.load(Ordering::Relaxed)
+    }
+
+    /// Seconds spent compiling since start.
+    pub fn compile_seconds(&self) -> f64 {
+        self.compile_nanos.load(Ordering::Relaxed) as f64 / 1e9
     }
 }
 

@@ -44,26 +44,82 @@ fn strip_for_guest(headers: &mut http::HeaderMap, tenant: &str) {
 }
 
 /// Serves `POST` (and preflight) on a tenant's MCP endpoint.
-pub async fn serve_mcp(state: &AppState, tenant: &str, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn serve_mcp(state: &AppState, tenant: &str, mut req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = std::time::Instant::now();
+    let trace = crate::trace::Trace::from_headers(req.headers());
+    req.headers_mut().insert("traceparent", trace.traceparent());
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let mut resp = match pipeline(state, tenant, req, origin.as_deref()).await {
+    let http_method = req.method().clone();
+    let mut log = RequestLog::default();
+    let mut resp = match pipeline(state, tenant, req, origin.as_deref(), &mut log).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     };
+    resp.headers_mut().insert("x-request-id", trace.request_id());
+    resp.headers_mut().insert("traceparent", trace.traceparent());
     if let Some(origin) = origin.filter(|o| origin_allowed(o, &state.allowed_origins)) {
         if let Ok(v) = HeaderValue::from_str(&origin) {
             resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
             resp.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
         }
     }
+    let took = started.elapsed();
     // Unknown tenants are not counted: arbitrary names must not grow the map.
-    if resp.status() != StatusCode::NOT_FOUND {
-        state.metrics.record(tenant, resp.status().as_u16());
+    if resp.status() != StatusCode::NOT_FOUND || state.registry.get(tenant).is_some() {
+        state.metrics.record(tenant, resp.status().as_u16(), took);
+        if let Some(o) = &log.observed {
+            state.metrics.observe(tenant, o);
+            o.output.flush_to_log(tenant, &trace.id);
+        }
     }
+    tracing::info!(
+        target: "hostel::request",
+        tenant,
+        request_id = %trace.id,
+        method = %http_method,
+        mcp_method = log.mcp_method.as_deref().unwrap_or(""),
+        tool = log.tool.as_deref().unwrap_or(""),
+        status = resp.status().as_u16(),
+        duration_us = took.as_micros() as u64,
+        instance_us = log.observed.as_ref().map_or(0, |o| (o.instantiate + o.guest).as_micros() as u64),
+        "request"
+    );
     resp
 }
 
-async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: Option<&str>) -> Result<Response<Full<Bytes>>, HostError> {
+/// What the per-request log line and metrics need from inside the pipeline.
+#[derive(Default)]
+struct RequestLog {
+    mcp_method: Option<String>,
+    tool: Option<String>,
+    observed: Option<crate::metrics::Observation>,
+}
+
+/// The JSON-RPC `method` and, for calls, the tool/prompt name or URI.
+fn peek_mcp(body: &[u8]) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        name: Option<String>,
+        uri: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        method: Option<String>,
+        params: Option<Params>,
+    }
+    match serde_json::from_slice::<Peek>(body) {
+        Ok(p) => (p.method, p.params.and_then(|p| p.name.or(p.uri))),
+        Err(_) => (None, None),
+    }
+}
+
+async fn pipeline(
+    state: &AppState,
+    name: &str,
+    req: Request<Incoming>,
+    origin: Option<&str>,
+    log: &mut RequestLog,
+) -> Result<Response<Full<Bytes>>, HostError> {
     let slot = state.registry.get(name).ok_or_else(|| HostError::unknown_tenant(name))?;
     if let Some(o) = origin {
         if !origin_allowed(o, &state.allowed_origins) {
@@ -84,12 +140,14 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
     match check_bearer(req.headers(), slot.tokens()) {
         Auth::Allowed => {}
         Auth::Missing => {
+            state.metrics.reject(name, "auth");
             return Err(HostError::new(StatusCode::UNAUTHORIZED, "missing bearer token")
-                .header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\""))
+                .header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\""));
         }
         Auth::Invalid => {
+            state.metrics.reject(name, "auth");
             return Err(HostError::new(StatusCode::UNAUTHORIZED, "invalid bearer token")
-                .header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\", error=\"invalid_token\""))
+                .header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\", error=\"invalid_token\""));
         }
     }
     let tenant = match slot {
@@ -102,12 +160,19 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
             return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log")))
         }
     };
-    let busy = || HostError::new(StatusCode::TOO_MANY_REQUESTS, "too many concurrent requests").header(header::RETRY_AFTER, RETRY_BUSY);
+    let busy = || {
+        state.metrics.reject(name, "busy");
+        HostError::new(StatusCode::TOO_MANY_REQUESTS, "too many concurrent requests").header(header::RETRY_AFTER, RETRY_BUSY)
+    };
     let _global = state.permits.clone().try_acquire_owned().map_err(|_| busy())?;
     let _local = tenant.permits.clone().try_acquire_owned().map_err(|_| busy())?;
+    let _in_flight = state.metrics.in_flight(name);
 
     let limit = tenant.limits.max_body_bytes;
-    let too_large = || HostError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("request body exceeds {limit} bytes"));
+    let too_large = || {
+        state.metrics.reject(name, "too_large");
+        HostError::new(StatusCode::PAYLOAD_TOO_LARGE, format!("request body exceeds {limit} bytes"))
+    };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
@@ -129,9 +194,12 @@ async fn pipeline(state: &AppState, name: &str, req: Request<Incoming>, origin: 
     if !parts.headers.contains_key(header::HOST) {
         parts.headers.insert(header::HOST, HeaderValue::from_static("localhost"));
     }
+    (log.mcp_method, log.tool) = peek_mcp(&body);
     let guest_req = Request::from_parts(parts, body.clone());
-    crate::instance::invoke(&tenant, guest_req).await.map_err(|e| {
+    let observed = log.observed.insert(Default::default());
+    crate::instance::invoke_observed(&tenant, guest_req, observed).await.map_err(|e| {
         tracing::warn!(tenant = %name, error = %e, "guest request failed");
+        state.metrics.trap(name, e.kind());
         HostError::new(e.status(), e.to_string()).code(INTERNAL_ERROR).id(request_id(&body))
     })
 }

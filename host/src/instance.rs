@@ -38,6 +38,27 @@ impl RequestState {
     }
 }
 
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Stores (hence instances) alive right now: the pool's occupancy.
+pub fn live_instances() -> usize {
+    LIVE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Drop for RequestState {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl RequestState {
+    /// What this request's instance cost so far.
+    fn observe(&self, o: &mut crate::metrics::Observation) {
+        o.memory_peak = self.limiter.peak as u64;
+        o.kv_ops = self.kv.operations();
+    }
+}
+
 impl WasiView for RequestState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
@@ -55,6 +76,8 @@ impl WasiHttpView for RequestState {
 struct MemoryLimiter {
     max_memory: usize,
     hit: bool,
+    /// Largest size granted, for the memory high-water metric.
+    peak: usize,
 }
 
 /// Table elements one instance may grow to; Rust guests use a few hundred.
@@ -64,6 +87,9 @@ impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         let ok = desired <= self.max_memory;
         self.hit |= !ok;
+        if ok {
+            self.peak = self.peak.max(desired);
+        }
         Ok(ok)
     }
 
@@ -96,6 +122,18 @@ pub enum GuestError {
 }
 
 impl GuestError {
+    /// A short label for metrics: `deadline`, `oom`, `trap`, …
+    pub fn kind(&self) -> &'static str {
+        match self {
+            GuestError::Deadline(_) => "deadline",
+            GuestError::OutOfMemory(_) => "oom",
+            GuestError::Trap(_) => "trap",
+            GuestError::NoResponse => "no_response",
+            GuestError::ResponseTooLarge(_) => "response_too_large",
+            GuestError::Reported(_) => "reported",
+        }
+    }
+
     /// HTTP status for this failure: 504 for deadlines, 500 otherwise.
     pub fn status(&self) -> http::StatusCode {
         match self {
@@ -115,14 +153,20 @@ pub async fn instantiate_only(tenant: &Tenant) {
 /// A Store with the tenant's limits and deadline armed.
 #[doc(hidden)]
 pub fn new_store(tenant: &Tenant) -> Store<RequestState> {
+    new_store_with_output(tenant, Default::default())
+}
+
+/// [`new_store`] with the guest's stdout/stderr going into `output`.
+pub fn new_store_with_output(tenant: &Tenant, output: crate::guest_log::Capture) -> Store<RequestState> {
     let limits = tenant.limits;
+    LIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut store = Store::new(
         tenant.pre.engine(),
         RequestState {
-            wasi: WasiCtx::builder().inherit_stderr().build(),
+            wasi: WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            limiter: MemoryLimiter { max_memory: (limits.memory_mib as usize) << 20, hit: false },
+            limiter: MemoryLimiter { max_memory: (limits.memory_mib as usize) << 20, hit: false, peak: 0 },
             hooks: OutboundPolicy::new(tenant.outbound.clone()),
             kv: crate::state::keyvalue::KvCtx::new(
                 tenant.state.clone(),
@@ -145,10 +189,19 @@ pub fn new_store(tenant: &Tenant) -> Store<RequestState> {
 /// the CPU, this host timer one blocked in a host call.
 /// `request` must carry an absolute path; `Host` names the authority.
 pub async fn invoke(tenant: &Tenant, request: http::Request<Bytes>) -> Result<http::Response<Full<Bytes>>, GuestError> {
+    invoke_observed(tenant, request, &mut Default::default()).await
+}
+
+/// [`invoke`], also reporting what the invocation cost into `o`.
+pub async fn invoke_observed(
+    tenant: &Tenant,
+    request: http::Request<Bytes>,
+    o: &mut crate::metrics::Observation,
+) -> Result<http::Response<Full<Bytes>>, GuestError> {
     let run = async {
         match &tenant.lean {
-            Some(lean) => invoke_lean(tenant, lean, request).await,
-            None => invoke_wasi_http(tenant, request.map(Full::new)).await,
+            Some(lean) => invoke_lean(tenant, lean, request, o).await,
+            None => invoke_wasi_http(tenant, request.map(Full::new), o).await,
         }
     };
     let timeout_ms = tenant.limits.timeout_ms;
@@ -159,14 +212,19 @@ async fn invoke_lean(
     tenant: &Tenant,
     lean: &crate::lean::GuestPre<RequestState>,
     request: http::Request<Bytes>,
+    o: &mut crate::metrics::Observation,
 ) -> Result<http::Response<Full<Bytes>>, GuestError> {
-    let mut store = new_store(tenant);
+    let started = std::time::Instant::now();
+    let mut store = new_store_with_output(tenant, o.output.clone());
     let request = crate::lean::to_lean(request);
     let called = async {
         let guest = lean.instantiate_async(&mut store).await?;
+        o.instantiate = started.elapsed();
         guest.hostel_lean_handler().call_handle(&mut store, &request).await
     }
     .await;
+    o.guest = started.elapsed().saturating_sub(o.instantiate);
+    store.data().observe(o);
     let response = called.map_err(|e| classify(e, &tenant.limits, store.data().limiter.hit))?;
     let max = tenant.limits.max_response_bytes;
     if response.body.len() > max {
@@ -175,9 +233,14 @@ async fn invoke_lean(
     crate::lean::from_lean(response).ok_or_else(|| GuestError::Reported("invalid response status or header".into()))
 }
 
-async fn invoke_wasi_http(tenant: &Tenant, request: http::Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, GuestError> {
+async fn invoke_wasi_http(
+    tenant: &Tenant,
+    request: http::Request<Full<Bytes>>,
+    o: &mut crate::metrics::Observation,
+) -> Result<http::Response<Full<Bytes>>, GuestError> {
     let limits = tenant.limits;
-    let mut store = new_store(tenant);
+    let started = std::time::Instant::now();
+    let mut store = new_store_with_output(tenant, o.output.clone());
 
     let (sender, receiver) = tokio::sync::oneshot::channel();
     let setup = |e: wasmtime::Error| GuestError::Trap(format!("failed to set up the request: {e:#}"));
@@ -200,8 +263,10 @@ async fn invoke_wasi_http(tenant: &Tenant, request: http::Request<Full<Bytes>>) 
                 .to_bytes();
             Ok::<_, GuestError>(http::Response::from_parts(parts, Full::new(body)))
         };
+        let instantiated = &mut o.instantiate;
         let call = async {
             let proxy = tenant.pre.instantiate_async(&mut store).await?;
+            *instantiated = started.elapsed();
             proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
         };
         tokio::pin!(collect, call);
@@ -226,6 +291,8 @@ async fn invoke_wasi_http(tenant: &Tenant, request: http::Request<Full<Bytes>>) 
         };
         (called, collected)
     };
+    o.guest = started.elapsed().saturating_sub(o.instantiate);
+    store.data().observe(o);
     match (called, collected) {
         (Ok(()), Some(resp)) => Ok(resp),
         // The client has the whole answer; a trap after it (e.g. on a

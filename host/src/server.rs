@@ -86,11 +86,12 @@ impl Server {
         if token.is_none() && admin_listener.is_some() {
             tracing::warn!(env = %config.server.admin_token_env, "admin listener configured but no admin token set: the admin API is disabled");
         }
+        let metrics = Metrics::new(registry.clone(), config.server.pool_instances);
         let state = Arc::new(AppState {
             registry,
             allowed_origins: config.server.allowed_origins.clone(),
             permits: Arc::new(Semaphore::new(config.server.max_concurrent)),
-            metrics: Metrics::default(),
+            metrics,
             body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
             admin: crate::admin::AdminState {
                 token,
@@ -198,8 +199,9 @@ async fn handle(state: &AppState, req: Request<Incoming>, listener: Listener) ->
         Route::Health => json_response(StatusCode::OK, &json!({ "status": "ok" })),
         Route::Ready => readiness(state),
         Route::Metrics => {
-            let mut resp = Response::new(Full::new(Bytes::from(state.metrics.render(&state.registry))));
-            resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+            let mut resp = Response::new(Full::new(Bytes::from(state.metrics.render())));
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"));
             resp
         }
         Route::TenantPath(name) => crate::gateway::serve_mcp(state, name, req).await,

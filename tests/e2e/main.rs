@@ -12,6 +12,7 @@ mod errors;
 mod faults;
 mod hostile;
 mod mcp;
+mod observability;
 mod outbound;
 mod python_client;
 mod race;

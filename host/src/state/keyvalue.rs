@@ -40,12 +40,19 @@ pub struct KvCtx {
     tenant: Arc<str>,
     max_key_bytes: usize,
     max_value_bytes: usize,
+    /// Operations this request made (for metrics).
+    ops: std::sync::atomic::AtomicU64,
 }
 
 impl KvCtx {
     /// Access to `tenant`'s data in `store`, with the tenant's size limits.
     pub fn new(store: StateStore, tenant: Arc<str>, max_key_bytes: usize, max_value_bytes: usize) -> KvCtx {
-        KvCtx { store, tenant, max_key_bytes, max_value_bytes }
+        KvCtx { store, tenant, max_key_bytes, max_value_bytes, ops: Default::default() }
+    }
+
+    /// Key-value operations made through this context.
+    pub fn operations(&self) -> u64 {
+        self.ops.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -131,7 +138,10 @@ impl KvView<'_> {
         Ok(Ok(self.table.push(Bucket { name })?))
     }
 
+    /// Every data operation names its bucket through here, so this is
+    /// where they are counted.
     fn bucket(&self, bucket: &Resource<Bucket>) -> wasmtime::Result<String> {
+        self.ctx.ops.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self.table.get(bucket)?.name.clone())
     }
 
