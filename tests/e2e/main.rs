@@ -14,6 +14,7 @@ mod hostile;
 mod mcp;
 mod observability;
 mod outbound;
+mod packaging;
 mod python_client;
 mod race;
 mod state;
