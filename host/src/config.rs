@@ -59,6 +59,9 @@ pub struct ServerConfig {
     /// Seconds between checks of the state backend for tenants deployed
     /// (or removed) through another replica's admin API.
     pub tenant_sync_secs: u64,
+    /// Reload the config file when it changes (polled every 2 s); SIGHUP
+    /// always reloads.
+    pub watch_config: bool,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             admin_listen: None,
             admin_max_upload_bytes: 64 << 20,
             tenant_sync_secs: 2,
+            watch_config: false,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod lean;
 pub mod linker;
 pub mod metrics;
 pub mod outbound;
+pub mod reload;
 pub mod router;
 pub mod seal;
 pub mod server;

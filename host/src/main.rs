@@ -23,7 +23,8 @@ fn run(cli: Cli) -> Result<()> {
             let config = args.load_config()?;
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
-                let server = hostel::server::Server::bind(&config).await?;
+                let mut server = hostel::server::Server::bind(&config).await?;
+                server.reload_from(args.config.clone());
                 // Tests and scripts read this line to find a port-0 listener.
                 println!("hostel listening on http://{}", server.local_addr()?);
                 if let Some(admin) = server.admin_addr() {

@@ -56,6 +56,8 @@ struct HttpLimits {
 
 /// A bound, not yet running server.
 pub struct Server {
+    config_path: Option<std::path::PathBuf>,
+    watch_config: bool,
     listener: TcpListener,
     admin_listener: Option<TcpListener>,
     sync_every: Duration,
@@ -107,6 +109,8 @@ impl Server {
             max_header_bytes: config.server.max_header_bytes,
         };
         Ok(Server {
+            config_path: None,
+            watch_config: config.server.watch_config,
             listener,
             admin_listener,
             sync_every: Duration::from_secs(config.server.tenant_sync_secs),
@@ -122,6 +126,12 @@ impl Server {
         Ok(self.listener.local_addr()?)
     }
 
+    /// Reloads tenants from `path` on SIGHUP (and on change with
+    /// `server.watch_config`).
+    pub fn reload_from(&mut self, path: std::path::PathBuf) {
+        self.config_path = Some(path);
+    }
+
     /// The admin listener's address, when it has its own.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin_listener.as_ref().and_then(|l| l.local_addr().ok())
@@ -134,6 +144,10 @@ impl Server {
         // API tenants: load what earlier deploys stored, then follow changes
         // other replicas make.
         let sync = tokio::spawn(crate::admin::sync_loop(self.state.clone(), self.sync_every));
+        let watch = self.config_path.clone().map(|path| {
+            let poll = self.watch_config.then_some(Duration::from_secs(2));
+            tokio::spawn(crate::reload::watch(self.state.clone(), path, poll))
+        });
         tokio::pin!(shutdown);
         let admin_accept = || async {
             match &self.admin_listener {
@@ -177,6 +191,9 @@ impl Server {
             });
         }
         sync.abort();
+        if let Some(w) = watch {
+            w.abort();
+        }
         tracing::info!("shutting down: waiting for in-flight requests");
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("all connections closed"),

@@ -13,7 +13,8 @@ fn root() -> &'static Path {
 #[test]
 fn kubernetes_manifests_validate_strictly() {
     let dir = root().join("deploy/k8s");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")).collect();
     files.sort();
     assert!(files.len() >= 4, "{files:?}");
     let out = Command::new("python3")

@@ -136,6 +136,11 @@ impl Hostel {
         text.lines().find_map(|l| l.strip_prefix(sample).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0)
     }
 
+    /// Sends signal `sig` (e.g. `HUP`) to the server.
+    pub fn signal(&self, sig: &str) {
+        Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status().unwrap();
+    }
+
     /// SIGTERMs the server and waits for it to exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
