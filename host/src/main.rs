@@ -25,10 +25,17 @@ fn run(cli: Cli) -> Result<()> {
             runtime.block_on(async {
                 let mut server = hostel::server::Server::bind(&config).await?;
                 server.reload_from(args.config.clone());
-                // Tests and scripts read this line to find a port-0 listener.
-                println!("hostel listening on http://{}", server.local_addr()?);
+                // Tests and scripts read the first line to find a port-0
+                // listener. One write, errors ignored: a reader that stops
+                // after the first line must not kill the server.
+                let mut banner = format!("hostel listening on http://{}\n", server.local_addr()?);
                 if let Some(admin) = server.admin_addr() {
-                    println!("hostel admin listening on http://{admin}");
+                    banner.push_str(&format!("hostel admin listening on http://{admin}\n"));
+                }
+                {
+                    use std::io::Write;
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
                 }
                 server.run(shutdown_signal()).await
             })
