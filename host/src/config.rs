@@ -158,29 +158,42 @@ impl LimitOverrides {
     }
 }
 
-/// One `[[tenant]]`.
+/// One `[[tenant]]`: a name, a component file and its [`TenantSettings`]
+/// (read through `Deref`, so `t.tokens` works).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "toml::Table")]
 pub struct TenantConfig {
     /// `[a-z0-9-]{1,63}`, used in the URL path.
     pub name: String,
     /// Component file; relative paths are relative to the config file.
     pub component: PathBuf,
-    /// Accepted bearer tokens; empty means the tenant is open.
-    #[serde(default)]
-    pub tokens: Vec<String>,
-    /// Host names that route to this tenant on `POST /mcp`.
-    #[serde(default)]
-    pub hosts: Vec<String>,
-    /// Origins (`scheme://host[:port]`) the guest may call over HTTP.
-    #[serde(default)]
-    pub outbound: Vec<String>,
-    /// Limit overrides.
-    #[serde(default)]
-    pub limits: LimitOverrides,
-    /// Which export serves requests.
-    #[serde(default)]
-    pub entry: Entry,
+    /// Everything else about the tenant.
+    pub settings: TenantSettings,
+}
+
+impl std::ops::Deref for TenantConfig {
+    type Target = TenantSettings;
+    fn deref(&self) -> &TenantSettings {
+        &self.settings
+    }
+}
+
+/// `name` and `component` from the table, the rest (unknown keys
+/// rejected) as settings: one definition of the settings for the config
+/// file and the admin API.
+impl TryFrom<toml::Table> for TenantConfig {
+    type Error = String;
+    fn try_from(mut table: toml::Table) -> Result<Self, String> {
+        let mut take = |key: &str| match table.remove(key) {
+            Some(toml::Value::String(s)) => Ok(s),
+            Some(_) => Err(format!("`{key}` must be a string")),
+            None => Err(format!("missing field `{key}`")),
+        };
+        let name = take("name")?;
+        let component = take("component")?.into();
+        let settings = TenantSettings::deserialize(toml::Value::Table(table)).map_err(|e| format!("tenant `{name}`: {}", e.message()))?;
+        Ok(TenantConfig { name, component, settings })
+    }
 }
 
 /// What the admin API deploys with a component: a `[[tenant]]` without
@@ -221,15 +234,7 @@ impl TenantSettings {
     /// The tenant these settings describe, under `name` (no component file:
     /// the bytes come from the upload).
     pub fn into_config(self, name: &str) -> TenantConfig {
-        TenantConfig {
-            name: name.into(),
-            component: PathBuf::from(format!("<uploaded:{name}>")),
-            tokens: self.tokens,
-            hosts: self.hosts,
-            outbound: self.outbound,
-            limits: self.limits,
-            entry: self.entry,
-        }
+        TenantConfig { name: name.into(), component: PathBuf::from(format!("<uploaded:{name}>")), settings: self }
     }
 }
 

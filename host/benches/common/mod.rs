@@ -3,7 +3,7 @@
 //! caller).
 
 use hostel::compile_cache::CompileCache;
-use hostel::config::{Entry, Limits, TenantConfig};
+use hostel::config::{Entry, Limits, TenantConfig, TenantSettings};
 use hostel::state::StateStore;
 use hostel::tenants::{Registry, Tenant};
 
@@ -13,14 +13,7 @@ pub fn load_tenant(component: &str, entry: Entry, state: StateStore) -> (Tenant,
     let ticker = hostel::engine::EpochTicker::start(&engine);
     let cache = CompileCache::new(&engine, std::env::temp_dir().join("hostel-bench-cache"));
     let registry = Registry::new(engine, cache, state, hostel::seal::MasterSecret::ephemeral()).unwrap();
-    let config = TenantConfig {
-        name: "bench".into(),
-        component: component.into(),
-        tokens: vec![],
-        hosts: vec![],
-        outbound: vec![],
-        limits: Default::default(),
-        entry,
-    };
+    let settings = TenantSettings { entry, ..Default::default() };
+    let config = TenantConfig { name: "bench".into(), component: component.into(), settings };
     (registry.load(&config, Limits::default()).unwrap(), ticker)
 }
