@@ -62,6 +62,11 @@ pub struct ServerConfig {
     /// Reload the config file when it changes (polled every 2 s); SIGHUP
     /// always reloads.
     pub watch_config: bool,
+    /// OTLP/HTTP traces endpoint (`http://collector:4318/v1/traces`);
+    /// export is off when unset (needs the `otel` feature).
+    pub otel_endpoint: Option<String>,
+    /// `service.name` of exported spans.
+    pub otel_service_name: String,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +89,8 @@ impl Default for ServerConfig {
             admin_max_upload_bytes: 64 << 20,
             tenant_sync_secs: 2,
             watch_config: false,
+            otel_endpoint: None,
+            otel_service_name: "hostel".into(),
         }
     }
 }

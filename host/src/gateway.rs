@@ -46,6 +46,8 @@ fn strip_for_guest(headers: &mut http::HeaderMap, tenant: &str) {
 /// Serves `POST` (and preflight) on a tenant's MCP endpoint.
 pub async fn serve_mcp(state: &AppState, tenant: &str, mut req: Request<Incoming>) -> Response<Full<Bytes>> {
     let started = std::time::Instant::now();
+    #[cfg(feature = "otel")]
+    let wall_start = std::time::SystemTime::now();
     let trace = crate::trace::Trace::from_headers(req.headers());
     req.headers_mut().insert("traceparent", trace.traceparent());
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -84,6 +86,27 @@ pub async fn serve_mcp(state: &AppState, tenant: &str, mut req: Request<Incoming
         instance_us = log.observed.as_ref().map_or(0, |o| (o.instantiate + o.guest).as_micros() as u64),
         "request"
     );
+    #[cfg(feature = "otel")]
+    if let Some(otel) = &state.otel {
+        let mcp = log.mcp_method.clone().unwrap_or_else(|| http_method.to_string());
+        let mut attributes = vec![("hostel.tenant", tenant.to_owned()), ("mcp.method.name", mcp.clone())];
+        if let Some(tool) = &log.tool {
+            attributes.push(("gen_ai.tool.name", tool.clone()));
+        }
+        otel.record(crate::otel::Span {
+            trace_id: trace.id.clone(),
+            span_id: trace.span.clone(),
+            parent_span_id: trace.parent.clone(),
+            name: match &log.tool {
+                Some(tool) => format!("{mcp} {tool}"),
+                None => mcp,
+            },
+            start: wall_start,
+            end: wall_start + took,
+            status: resp.status().as_u16(),
+            attributes,
+        });
+    }
     resp
 }
 

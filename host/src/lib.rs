@@ -19,6 +19,8 @@ pub mod instance;
 pub mod lean;
 pub mod linker;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod outbound;
 pub mod reload;
 pub mod router;

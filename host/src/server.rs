@@ -38,6 +38,9 @@ pub struct AppState {
     /// True when the admin API has a listener of its own (then the main
     /// listener does not serve it).
     pub admin_separate: bool,
+    /// Span export, when `server.otel_endpoint` is set.
+    #[cfg(feature = "otel")]
+    pub otel: Option<crate::otel::Exporter>,
 }
 
 /// Which listener a connection came in on.
@@ -102,6 +105,11 @@ impl Server {
                 lock: tokio::sync::Mutex::new(()),
             },
             admin_separate: admin_listener.is_some(),
+            #[cfg(feature = "otel")]
+            otel: match &config.server.otel_endpoint {
+                Some(endpoint) => Some(crate::otel::Exporter::start(endpoint, &config.server.otel_service_name)?),
+                None => None,
+            },
         });
         let http = HttpLimits {
             header_read_timeout: Duration::from_secs(config.server.header_read_timeout_secs),

@@ -10,7 +10,10 @@ use http::{HeaderMap, HeaderValue};
 pub struct Trace {
     /// 32 hex digits: the trace id, used as the request id.
     pub id: String,
-    span: String,
+    /// 16 hex digits: the host's span for this request.
+    pub span: String,
+    /// The caller's span, when it sent a valid `traceparent`.
+    pub parent: Option<String>,
     sampled: bool,
 }
 
@@ -20,8 +23,8 @@ impl Trace {
     pub fn from_headers(headers: &HeaderMap) -> Trace {
         let span = random_hex(8);
         match headers.get("traceparent").and_then(|v| v.to_str().ok()).and_then(parse) {
-            Some((id, sampled)) => Trace { id, span, sampled },
-            None => Trace { id: random_hex(16), span, sampled: false },
+            Some((id, parent, sampled)) => Trace { id, span, parent: Some(parent), sampled },
+            None => Trace { id: random_hex(16), span, parent: None, sampled: false },
         }
     }
 
@@ -37,8 +40,8 @@ impl Trace {
     }
 }
 
-/// `(trace id, sampled)` of a valid version-00 `traceparent`.
-fn parse(value: &str) -> Option<(String, bool)> {
+/// `(trace id, parent span id, sampled)` of a valid version-00 `traceparent`.
+fn parse(value: &str) -> Option<(String, String, bool)> {
     let parts: Vec<&str> = value.trim().split('-').collect();
     let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     match parts.as_slice() {
@@ -52,7 +55,7 @@ fn parse(value: &str) -> Option<(String, bool)> {
                 && parent.bytes().any(|b| b != b'0') =>
         {
             let sampled = u8::from_str_radix(flags, 16).is_ok_and(|f| f & 1 == 1);
-            Some((trace.to_string(), sampled))
+            Some((trace.to_string(), parent.to_string(), sampled))
         }
         _ => None,
     }

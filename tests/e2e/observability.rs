@@ -111,3 +111,67 @@ fn request_ids_logs_and_guest_output() {
         "guest output not logged:\n{log}"
     );
 }
+
+/// A minimal OTLP/HTTP collector: answers 200 and hands over each body.
+fn collector() -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut len = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            if reader.read_exact(&mut body).is_ok() {
+                let _ = reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}");
+                let _ = tx.send(body);
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn spans_export_over_otlp() {
+    let (url, bodies) = collector();
+    let h = Hostel::start(&format!("[server]\notel_endpoint = \"{url}\"\notel_service_name = \"hostel-test\"\n{}", config()));
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let r = call(&h, "keeper", "incr", json!({ "key": "n", "by": 1 }), &[("traceparent", parent)]);
+    let span_id = r.header("traceparent").unwrap().split('-').nth(2).unwrap().to_owned();
+    let body = bodies.recv_timeout(std::time::Duration::from_secs(10)).expect("no OTLP export within 10 s");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python/check_otlp.py");
+    let mut child =
+        Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&body).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "not a valid ExportTraceServiceRequest: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&body)
+    );
+    let spans: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let span = &spans[0];
+    assert_eq!(span["service"], "hostel-test");
+    assert_eq!(
+        (span["trace_id"].as_str(), span["parent_span_id"].as_str()),
+        (Some("4bf92f3577b34da6a3ce929d0e0e4736"), Some("00f067aa0ba902b7"))
+    );
+    assert_eq!(span["span_id"], span_id.as_str(), "the span the response's traceparent names");
+    assert_eq!((span["name"].as_str(), span["kind"].as_i64()), (Some("tools/call incr"), Some(2)));
+    assert_eq!(
+        (span["attributes"]["hostel.tenant"].as_str(), span["attributes"]["http.response.status_code"].as_i64()),
+        (Some("keeper"), Some(200))
+    );
+    assert!(span["duration_ns"].as_u64().unwrap() > 0);
+}
