@@ -69,7 +69,9 @@ impl Capture {
                 dropped += 1;
             }
         }
-        if dropped > 0 || truncated > 0 {
+        // The summary spends a token too, so a noisy tenant's summaries are
+        // limited like its lines.
+        if (dropped > 0 || truncated > 0) && allow(tenant) {
             tracing::warn!(target: "hostel::guest", tenant, request_id, dropped_lines = dropped, dropped_bytes = truncated, "guest output over the log limits");
         }
     }

@@ -103,8 +103,7 @@ impl Metrics {
         let labels = tenant(name);
         self.instantiate.get_or_create(&labels).observe(o.instantiate.as_secs_f64());
         self.guest.get_or_create(&labels).observe(o.guest.as_secs_f64());
-        let peak = self.memory_peak.get_or_create(&labels);
-        peak.set(peak.get().max(o.memory_peak));
+        self.memory_peak.get_or_create(&labels).inner().fetch_max(o.memory_peak, std::sync::atomic::Ordering::Relaxed);
         if o.kv_ops > 0 {
             self.kv_ops.get_or_create(&labels).inc_by(o.kv_ops);
         }

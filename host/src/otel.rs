@@ -27,7 +27,7 @@ pub struct Span {
     pub parent_span_id: Option<String>,
     /// e.g. `tools/call echo`.
     pub name: String,
-    /// Start and end.
+    /// Start.
     pub start: SystemTime,
     /// End.
     pub end: SystemTime,
@@ -135,7 +135,7 @@ async fn post(authority: &str, path: &str, body: Vec<u8>) -> anyhow::Result<()> 
         .body(Full::new(Bytes::from(body)))?;
     let resp = tokio::time::timeout(Duration::from_secs(10), sender.send_request(req)).await??;
     let status = resp.status();
-    let _ = resp.into_body().collect().await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect()).await;
     anyhow::ensure!(status.is_success(), "collector answered {status}");
     Ok(())
 }

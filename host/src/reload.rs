@@ -16,12 +16,6 @@ pub async fn reload(state: &AppState, path: &Path) -> Result<()> {
     let _one_at_a_time = state.admin.lock.lock().await;
     let old_names: Vec<String> =
         state.registry.list().into_iter().map(|(n, _)| n).filter(|n| state.registry.source(n) == Some(Source::File)).collect();
-    for t in &new.tenants {
-        if let Some(host) = state.registry.host_clash(&t.name, &t.hosts) {
-            let owner_is_file = state.registry.tenant_for_host(&host).is_some_and(|o| old_names.contains(&o));
-            anyhow::ensure!(owner_is_file, "config reload rejected: host `{host}` of tenant `{}` belongs to an API tenant", t.name);
-        }
-    }
     let registry = state.registry.clone();
     let config = new.clone();
     // Build everything first (cache hits make unchanged tenants cheap).
@@ -33,12 +27,10 @@ pub async fn reload(state: &AppState, path: &Path) -> Result<()> {
             .collect::<Result<Vec<_>>>()
     })
     .await??;
+    let swaps = new.tenants.iter().zip(built).map(|(t, tenant)| (t.name.clone(), tenant, t.hosts.clone())).collect();
+    state.registry.replace_file_tenants(&old_names, swaps).context("config reload rejected")?;
     for name in old_names.iter().filter(|n| !new.tenants.iter().any(|t| &t.name == *n)) {
-        state.registry.remove(name);
         tracing::info!(tenant = %name, "tenant removed from the config file");
-    }
-    for (t, tenant) in new.tenants.iter().zip(built) {
-        state.registry.install(&t.name, tenant, &t.hosts, Source::File)?;
     }
     tracing::info!(tenants = new.tenants.len(), "config reloaded");
     Ok(())

@@ -50,6 +50,10 @@ pub fn validate_tenant_name(name: &str) -> anyhow::Result<()> {
     if name.is_empty() || name.len() > 63 || !ok_chars || name.starts_with('-') || name.ends_with('-') {
         anyhow::bail!("invalid tenant name `{name}`: use 1-63 characters of a-z, 0-9 and `-`, not starting or ending with `-`");
     }
+    // `/admin/…` is the admin API; a tenant of that name could never be reached.
+    if name == "admin" {
+        anyhow::bail!("invalid tenant name `admin`: reserved for the admin API");
+    }
     Ok(())
 }
 

@@ -87,7 +87,8 @@ impl Server {
             None => None,
         };
         registry.load_all(config);
-        let token = std::env::var(&config.server.admin_token_env).ok().filter(|t| !t.trim().is_empty());
+        let env = &config.server.admin_token_env;
+        let token = std::env::var(env).ok().filter(|t| !t.trim().is_empty()).and_then(|t| admin_token(t, env));
         if token.is_none() && admin_listener.is_some() {
             tracing::warn!(env = %config.server.admin_token_env, "admin listener configured but no admin token set: the admin API is disabled");
         }
@@ -116,6 +117,7 @@ impl Server {
             max_headers: config.server.max_headers,
             max_header_bytes: config.server.max_header_bytes,
         };
+        crate::admin::register_stored(&state).await.context("failed to read tenants stored in the state backend")?;
         Ok(Server {
             config_path: None,
             watch_config: config.server.watch_config,
@@ -260,4 +262,18 @@ fn readiness(state: &AppState) -> Response<Full<Bytes>> {
     let ready = state.registry.all_ready();
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     json_response(status, &json!({ "ready": ready, "tenants": tenants }))
+}
+
+/// Shortest admin token accepted.
+const MIN_ADMIN_TOKEN: usize = 16;
+
+/// The admin token, trimmed (a Secret with a trailing newline still
+/// works); too short or a placeholder disables the admin API with a warning.
+fn admin_token(raw: String, env: &str) -> Option<String> {
+    let token = raw.trim().to_owned();
+    if token.len() < MIN_ADMIN_TOKEN || token.eq_ignore_ascii_case("change-me") {
+        tracing::warn!(%env, "admin token too short (needs {MIN_ADMIN_TOKEN}+ characters) or a placeholder: the admin API is disabled");
+        return None;
+    }
+    Some(token)
 }

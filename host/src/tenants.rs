@@ -37,6 +37,16 @@ pub struct Tenant {
     pub state: StateStore,
     /// Key the host MACs the tenant's sealed request state with.
     pub seal: crate::seal::SealKey,
+    /// Keeps the shared compiled component alive while this tenant is.
+    _linked: Arc<Linked>,
+}
+
+/// A compiled and linked component, shared by every tenant running the
+/// same bytes: a thousand tenants of one component hold one copy of its
+/// code and one linked `InstancePre`.
+pub struct Linked {
+    pre: ProxyPre<RequestState>,
+    lean: Option<crate::lean::GuestPre<RequestState>>,
 }
 
 /// Where a tenant is in its lifecycle.
@@ -87,6 +97,9 @@ pub struct Registry {
     slots: RwLock<HashMap<String, Slot>>,
     hosts: RwLock<HashMap<String, String>>,
     sources: RwLock<HashMap<String, Source>>,
+    /// Linked components by SHA-256 of their bytes; the per-digest lock
+    /// makes concurrent loads of the same bytes compile once.
+    linked: std::sync::Mutex<HashMap<String, Arc<std::sync::Mutex<std::sync::Weak<Linked>>>>>,
 }
 
 /// Where a tenant comes from, which decides who may change it: the config
@@ -121,6 +134,7 @@ impl Registry {
             slots: RwLock::default(),
             hosts: RwLock::default(),
             sources: RwLock::default(),
+            linked: Default::default(),
         })
     }
 
@@ -151,6 +165,36 @@ impl Registry {
         }
         self.slots.write().expect("registry lock").insert(name.to_owned(), Slot::Ready(Arc::new(tenant)));
         self.sources.write().expect("registry lock").insert(name.to_owned(), source);
+        Ok(())
+    }
+
+    /// Replaces every config-file tenant at once (config reload): `old`
+    /// file tenants stop, `new` ones (name, tenant, hosts) serve, host
+    /// routes move with them. All or nothing: a host that an API tenant
+    /// owns fails the whole swap before anything changes.
+    pub fn replace_file_tenants(&self, old: &[String], new: Vec<(String, Tenant, Vec<String>)>) -> Result<()> {
+        let mut routes = self.hosts.write().expect("registry lock");
+        let mut slots = self.slots.write().expect("registry lock");
+        let mut sources = self.sources.write().expect("registry lock");
+        let mut next: HashMap<String, String> =
+            routes.iter().filter(|(_, owner)| !old.contains(owner)).map(|(h, o)| (h.clone(), o.clone())).collect();
+        for (name, _, hosts) in &new {
+            for h in hosts.iter().map(|h| h.to_ascii_lowercase()) {
+                if let Some(owner) = next.get(&h).filter(|owner| *owner != name) {
+                    anyhow::bail!("host `{h}` of tenant `{name}` already routes to tenant `{owner}`");
+                }
+                next.insert(h, name.clone());
+            }
+        }
+        for name in old {
+            slots.remove(name);
+            sources.remove(name);
+        }
+        for (name, tenant, _) in new {
+            slots.insert(name.clone(), Slot::Ready(Arc::new(tenant)));
+            sources.insert(name, Source::File);
+        }
+        *routes = next;
         Ok(())
     }
 
@@ -245,17 +289,22 @@ impl Registry {
     /// provides, and export `wasi:http/incoming-handler`. Blocking.
     pub fn build(&self, t: &TenantConfig, bytes: &[u8], limits: Limits) -> Result<Tenant> {
         let started = Instant::now();
-        let (component, outcome) = self.compile(bytes)?;
-        let pre = self.link(&component)?;
+        let (linked, outcome) = self.linked(bytes)?;
+        let pre = linked.pre.clone();
         let lean = match t.entry {
-            Entry::Auto => crate::lean::GuestPre::new(pre.instance_pre().clone()).ok(),
+            Entry::Auto => linked.lean.clone(),
             Entry::WasiHttp => None,
         };
         let outbound: Vec<Origin> = t.outbound.iter().map(|o| Origin::parse(o)).collect::<Result<_>>()?;
         tracing::info!(
             tenant = %t.name,
             entry = if lean.is_some() { "lean" } else { "wasi-http" },
-            cache = match outcome { Outcome::Hit => "hit", Outcome::Miss => "miss", Outcome::Rebuilt => "rebuilt" },
+            cache = match outcome {
+                Some(Outcome::Hit) => "hit",
+                Some(Outcome::Miss) => "miss",
+                Some(Outcome::Rebuilt) => "rebuilt",
+                None => "shared",
+            },
             ms = started.elapsed().as_millis() as u64,
             "tenant ready"
         );
@@ -269,7 +318,32 @@ impl Registry {
             permits: Arc::new(Semaphore::new(limits.max_concurrent)),
             state: self.state.clone(),
             seal: self.master.tenant_key(&t.name),
+            _linked: linked,
         })
+    }
+
+    /// The linked component for `bytes`: shared with other tenants running
+    /// the same bytes (outcome `None`), else compiled through the cache.
+    fn linked(&self, bytes: &[u8]) -> Result<(Arc<Linked>, Option<Outcome>)> {
+        use sha2::{Digest, Sha256};
+        let digest = hex::encode(Sha256::digest(bytes));
+        let slot = {
+            let mut all = self.linked.lock().expect("linked lock");
+            // Forget digests no tenant runs any more (never wait on a slot
+            // another thread is compiling into: that one is in use).
+            all.retain(|_, slot| Arc::strong_count(slot) > 1 || slot.try_lock().map_or(true, |w| w.strong_count() > 0));
+            all.entry(digest).or_default().clone()
+        };
+        let mut slot = slot.lock().expect("linked slot lock");
+        if let Some(linked) = slot.upgrade() {
+            return Ok((linked, None));
+        }
+        let (component, outcome) = self.compile(bytes)?;
+        let pre = self.link(&component)?;
+        let lean = crate::lean::GuestPre::new(pre.instance_pre().clone()).ok();
+        let linked = Arc::new(Linked { pre, lean });
+        *slot = Arc::downgrade(&linked);
+        Ok((linked, Some(outcome)))
     }
 
     /// Compiles `bytes` through the cache (see [`compile`]).

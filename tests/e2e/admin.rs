@@ -2,7 +2,7 @@
 //! tenants …`), atomic swaps under load, persistence across restarts and
 //! replicas, and bad operator input that must leave running tenants alone.
 
-use crate::support::{parallel, Hostel, PgDatabase, ADMIN_TOKEN, ECHO_COMPONENT};
+use crate::support::{parallel, Hostel, PgDatabase, ADMIN_TOKEN, ECHO_COMPONENT, UNLINKABLE_COMPONENT};
 use serde_json::{json, Value};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -90,6 +90,8 @@ fn admin_api_deploys_rotates_removes_and_survives_restart() {
     bad("calc", ECHO_COMPONENT, "colour = \"red\"", "unknown field");
     bad("echo", ECHO_COMPONENT, "", "config file");
     bad("Calc", ECHO_COMPONENT, "", "invalid tenant name");
+    bad("admin", ECHO_COMPONENT, "", "reserved for the admin API");
+    bad("calc", UNLINKABLE_COMPONENT, "", "imports something Hostel does not provide");
     let (ok, out) = deploy(&h, "other", ECHO_COMPONENT, "hosts = [\"x.test\"]\n");
     assert!(ok, "{out}");
     bad("clash", ECHO_COMPONENT, "hosts = [\"x.test\"]\n", "already routes");
@@ -221,6 +223,29 @@ fn sighup_reloads_the_config_and_rejects_bad_edits() {
     until("the new tenant serves", &|| echo(&h, "added", Some("a1")).is_ok());
     until("the removed tenant is gone", &|| echo(&h, "echo", None).is_err());
     assert!(echo(&h, "renamed", None).is_ok());
+    // A host moving from one file tenant to another (new owner listed
+    // first) is one atomic swap, not a clash.
+    let with_host = |owner: &str| {
+        format!(
+            "{}\n[[tenant]]\nname = \"added\"\ncomponent = \"{ECHO_COMPONENT}\"\ntokens = [\"a1\"]\n{}\n[[tenant]]\nname = \"renamed\"\ncomponent = \"{ECHO_COMPONENT}\"\n{}",
+            config("").split("[[tenant]]").next().unwrap(),
+            if owner == "added" { "hosts = [\"moving.test\"]" } else { "" },
+            if owner == "renamed" { "hosts = [\"moving.test\"]" } else { "" },
+        )
+    };
+    let host_owner = || {
+        let r = h.request(
+            "POST",
+            "/mcp",
+            &[("host", "moving.test"), ("content-type", "application/json")],
+            br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+        );
+        r.status
+    };
+    reload(&with_host("renamed"));
+    until("the host routes to renamed", &|| host_owner() == 200);
+    reload(&with_host("added"));
+    until("the host moved to added (which wants a token)", &|| host_owner() == 401);
     let rejected = |needle: &str| h.stderr().matches("config reload rejected").count() >= 1 && h.stderr().contains(needle);
     reload("[[tenant]]\nname = \"x\"\ncomponent = ");
     until("the broken TOML is rejected", &|| rejected("invalid config"));
@@ -229,4 +254,16 @@ fn sighup_reloads_the_config_and_rejects_bad_edits() {
     assert!(echo(&h, "added", Some("a1")).is_ok(), "the previous config keeps serving");
     assert!(echo(&h, "renamed", None).is_ok());
     assert!(echo(&h, "ghost", None).is_err());
+}
+
+/// A too-short admin token disables the API rather than protecting it weakly.
+#[test]
+fn short_admin_token_disables_the_admin_api() {
+    let h = Hostel::start(&format!(
+        "[server]\nadmin_token_env = \"HOSTEL_TEST_SHORT_TOKEN\"\n\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n"
+    ));
+    // The harness sets HOSTEL_TEST_SHORT_TOKEN to "short".
+    let r = h.request("GET", "/admin/tenants", &[("authorization", "Bearer short")], b"");
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(h.stderr().contains("admin token too short"), "{}", h.stderr());
 }

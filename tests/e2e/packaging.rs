@@ -30,6 +30,10 @@ fn kubernetes_manifests_validate_strictly() {
         assert!(deployment.contains(needle), "deployment.yaml lacks `{needle}`");
     }
     assert!(std::fs::read_to_string(dir.join("pdb.yaml")).unwrap().contains("kind: PodDisruptionBudget"));
+    // The Secret example lives outside the apply set; it must validate too.
+    let example = root().join("deploy/secret.example.yaml");
+    let out = Command::new("python3").args(["-m", "kubernetes_validate", "--strict"]).arg(&example).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 #[test]

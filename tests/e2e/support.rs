@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 pub use hostel_test_artifacts::{
     ECHO_COMPONENT, EVERYTHING_COMPONENT, KEEPER_COMPONENT, MISBEHAVE_COMPONENT, STALL_COMPONENT, TRAINING_AGENT_COMPONENT,
-    WORDSMITH_COMPONENT,
+    UNLINKABLE_COMPONENT, WORDSMITH_COMPONENT,
 };
 
 /// The admin token of tests that set `admin_token_env = "HOSTEL_TEST_ADMIN_TOKEN"`.
@@ -70,6 +70,7 @@ impl Hostel {
             .env("RUST_LOG", "info")
             // Named by configs that enable the admin API (`admin_token_env`).
             .env("HOSTEL_TEST_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env("HOSTEL_TEST_SHORT_TOKEN", "short")
             // Relative paths in the config (the default `.hostel/state.db`)
             // land in the test's own directory.
             .current_dir(dir)

@@ -9,6 +9,7 @@ base64, so the ids are checked on the raw document).
 """
 
 import json
+import re
 import sys
 
 from google.protobuf import json_format
@@ -34,4 +35,8 @@ for rs, rs_doc in zip(message.resource_spans, doc["resourceSpans"]):
                 "status": span.status.code,
                 "attributes": attrs,
             })
+for span in spans:
+    assert re.fullmatch(r"[0-9a-f]{32}", span["trace_id"]), span
+    assert re.fullmatch(r"[0-9a-f]{16}", span["span_id"]), span
+    assert span["parent_span_id"] is None or re.fullmatch(r"[0-9a-f]{16}", span["parent_span_id"]), span
 print(json.dumps(spans))

@@ -1,7 +1,10 @@
 //! Hostel guest SDK: write an MCP server as a set of typed Rust tools.
 //!
 //! A tenant author declares tools; the SDK owns the wire: MCP Streamable HTTP
-//! (JSON responses, no server sessions) over `wasi:http/incoming-handler`.
+//! (JSON or per-request SSE responses, no server sessions) over
+//! `wasi:http/incoming-handler`. SDK components import `hostel:lean/seal`
+//! (the host's per-tenant MAC for input-required state), so they run in
+//! Hostel, not in a bare wasi:http host.
 //! Every HTTP request is served by a fresh instance, so a [`Server`] is built
 //! per request and nothing in it outlives the response.
 //!

@@ -174,7 +174,9 @@ fn named_request<'p>(params: &'p Value, ctx: &mut Ctx, method: &str) -> Result<(
         Some(v @ Value::Object(_)) => v.clone(),
         Some(_) => return Err(invalid("`arguments` must be an object")),
     };
-    let scope = format!("{method}:{name}");
+    // The state is bound to the call it was issued for: the same name and
+    // arguments (serde_json orders object keys, so this is canonical).
+    let scope = format!("{method}:{name}:{args}");
     take_inputs(params, ctx, &scope)?;
     Ok((name, args, scope))
 }

@@ -204,6 +204,7 @@ fn input_required_round_trip_with_sealed_state() {
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ask","arguments":{"text":""}}}"#;
     let resp = stateless_server().handle(&HttpRequest { method: "POST".into(), path: "/".into(), headers: vec![], body: body.into() });
     let v: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(v["error"]["code"], -32600, "{v}");
     assert!(v["error"]["message"].as_str().unwrap().contains("2026-07-28"), "{v}");
 }
 
@@ -251,5 +252,5 @@ fn lists_page_and_resources_resolve() {
     let (_, v, _) = modern("resources/read", json!({"uri":"r://nope"}), &[]);
     assert_eq!((&v["error"]["code"], &v["error"]["data"]["uri"]), (&json!(-32602), &json!("r://nope")));
     let (_, v) = post(r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"r://nope"}}"#);
-    assert!(v["error"]["code"] == -32002 || v["error"]["code"] == -32602, "{v}");
+    assert_eq!(v["error"]["code"], -32002, "{v}");
 }

@@ -47,6 +47,11 @@ pub async fn build(
 /// `PUT /admin/tenants/<name>`.
 pub async fn deploy(state: &AppState, name: &str, component: Vec<u8>, settings: TenantSettings) -> Result<Value, HostError> {
     let _one_at_a_time = state.admin.lock.lock().await;
+    deploy_locked(state, name, component, settings).await
+}
+
+/// [`deploy`] for a caller already holding the admin lock.
+async fn deploy_locked(state: &AppState, name: &str, component: Vec<u8>, settings: TenantSettings) -> Result<Value, HostError> {
     api_owned(&state.registry, name)?;
     if let Some(host) = state.registry.host_clash(name, &settings.hosts) {
         return Err(HostError::new(StatusCode::CONFLICT, format!("host `{host}` already routes to another tenant")));
@@ -71,15 +76,14 @@ pub async fn deploy(state: &AppState, name: &str, component: Vec<u8>, settings: 
 
 /// `PUT /admin/tenants/<name>/tokens`: same component, new tokens.
 pub async fn rotate_tokens(state: &AppState, name: &str, tokens: Vec<String>) -> Result<Value, HostError> {
-    let stored = {
-        let _guard = state.admin.lock.lock().await;
-        api_owned(&state.registry, name)?;
-        state.registry.state().get_tenant(name).await.map_err(unavailable)?.ok_or_else(|| HostError::unknown_tenant(name))?
-    };
+    // One lock over read-modify-write: a deploy in between is not undone.
+    let _one_at_a_time = state.admin.lock.lock().await;
+    api_owned(&state.registry, name)?;
+    let stored = state.registry.state().get_tenant(name).await.map_err(unavailable)?.ok_or_else(|| HostError::unknown_tenant(name))?;
     let mut settings =
         TenantSettings::parse(&stored.settings).map_err(|e| HostError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
     settings.tokens = tokens;
-    deploy(state, name, stored.component, settings).await
+    deploy_locked(state, name, stored.component, settings).await
 }
 
 /// `DELETE /admin/tenants/<name>`. The tenant's key-value data is kept.

@@ -8,7 +8,7 @@ mod deploy;
 mod sync;
 mod upload;
 
-pub use sync::sync_loop;
+pub use sync::{register_stored, sync_loop};
 
 use crate::access::{check_bearer, Auth};
 use crate::errors::{json_response, HostError};

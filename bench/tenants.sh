@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Tenant-scale benchmark, one run, one markdown table (loopback only):
+#   - RSS with 1 and with 1,000 configured tenants idle (same component,
+#     so they share one compiled copy), and with 100 of the 1,000 active;
+#   - throughput, 64 connections: 100 tenants round-robin vs 1 tenant;
+#   - first request to a newly deployed tenant (admin API), compile cache
+#     cold vs warm (the training agent, 0.7 MB).
+#
+#   bash bench/tenants.sh        # DURATION=10 CONNECTIONS=64 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -p hostel >&2
+bin=$PWD/target/release/hostel
+echo_wasm=$PWD/target/guests/echo.wasm
+agent_wasm=$PWD/target/guests/training-agent.wasm
+
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+# serve N CACHE_DIR: starts hostel with tenants t1..tN (echo) and waits
+# until /readyz is 200; sets $pid and $addr.
+serve() {
+  local n=$1 cache=$2
+  {
+    echo "[server]"; echo "listen = \"127.0.0.1:0\""; echo "state = \"sqlite://$work/state-$n.db\""
+    echo "cache_dir = \"$cache\""; echo "admin_token_env = \"BENCH_ADMIN_TOKEN\""
+    for i in $(seq 1 "$n"); do echo "[[tenant]]"; echo "name = \"t$i\""; echo "component = \"$echo_wasm\""; done
+  } > "$work/hostel-$n.toml"
+  BENCH_ADMIN_TOKEN=bench-admin-token-0001 "$bin" serve --config "$work/hostel-$n.toml" > "$work/out" 2> "$work/err" &
+  pid=$!
+  for _ in $(seq 1 200); do addr=$(grep -o 'http://[0-9.:]*' "$work/out" | head -1 || true); [ -n "$addr" ] && break; sleep 0.05; done
+  for _ in $(seq 1 600); do curl -sf "$addr/readyz" >/dev/null && return 0; sleep 0.05; done
+  echo "hostel never became ready" >&2; cat "$work/err" >&2; exit 1
+}
+stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+rss_mib() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
+now_ms() { date +%s%3N; }
+
+warmup() { wrk -t2 -c"$CONNECTIONS" -d2s -s bench/round-robin.lua "$addr" -- "$1" >/dev/null; }
+serve 1 "$work/cache"; sleep 1; rss1=$(rss_mib)
+warmup 1
+one=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/round-robin.lua "$addr" -- 1 | grep BENCH)
+stop
+serve 1000 "$work/cache"; sleep 1; rss1000=$(rss_mib)
+warmup 100
+many=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/round-robin.lua "$addr" -- 100 | grep BENCH)
+rss_active=$(rss_mib)
+
+# First request to a new tenant: deploy through the admin API, then call.
+first_call() {
+  local name=$1 start
+  start=$(now_ms)
+  curl -sf -X PUT -H "authorization: Bearer bench-admin-token-0001" -F "component=@$agent_wasm" "$addr/admin/tenants/$name" >/dev/null
+  curl -sf "$addr/$name/mcp" -H 'content-type: application/json' -H 'accept: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | grep -q '"result"'
+  echo $(( $(now_ms) - start ))
+}
+cold=$(first_call agent-cold)
+stop
+serve 1 "$work/cache"   # same cache: the agent's artifact is on disk now
+warm=$(first_call agent-warm)
+stop
+
+field() { echo "$1" | grep -o "$2=[0-9.]*" | cut -d= -f2; }
+per_tenant=$(awk -v a="$rss1000" -v b="$rss1" 'BEGIN { printf "%.1f", (a - b) * 1024 / 999 }')
+cat <<TABLE
+
+Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); wrk ${CONNECTIONS} connections, ${DURATION} s, loopback.
+
+| measurement | value |
+|---|---|
+| RSS, 1 tenant idle | ${rss1} MiB |
+| RSS, 1,000 tenants idle | ${rss1000} MiB (**${per_tenant} KiB per idle tenant**) |
+| RSS, 1,000 tenants, 100 active under load | ${rss_active} MiB |
+| 1 tenant: req/s, p50, p99 | $(field "$one" rps), $(field "$one" p50_us) µs, $(field "$one" p99_us) µs (errors $(field "$one" errors)) |
+| 100 tenants round-robin: req/s, p50, p99 | $(field "$many" rps), $(field "$many" p50_us) µs, $(field "$many" p99_us) µs (errors $(field "$many" errors)) |
+| first request to a new tenant, cache cold (deploy + compile + call) | ${cold} ms |
+| first request to a new tenant, cache warm | ${warm} ms |
+TABLE
