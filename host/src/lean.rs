@@ -20,7 +20,17 @@ mod bindings {
 pub use bindings::exports::hostel::lean::handler::{Request as LeanRequest, Response as LeanResponse};
 pub use bindings::GuestPre;
 
-impl bindings::hostel::lean::seal::Host for crate::instance::RequestState {
+/// Bindings of the `hostel:lean/sealing` world (the host side of `seal`).
+#[allow(missing_docs)]
+mod seal_bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/lean",
+        world: "hostel:lean/sealing",
+        imports: { default: async },
+    });
+}
+
+impl seal_bindings::hostel::lean::seal::Host for crate::instance::RequestState {
     async fn mac(&mut self, data: Vec<u8>) -> Vec<u8> {
         self.seal().mac(&data).to_vec()
     }
@@ -28,7 +38,7 @@ impl bindings::hostel::lean::seal::Host for crate::instance::RequestState {
 
 /// Provides `hostel:lean/seal` (the tenant's MAC, key held by the host).
 pub fn add_seal_to_linker(linker: &mut wasmtime::component::Linker<crate::instance::RequestState>) -> anyhow::Result<()> {
-    bindings::hostel::lean::seal::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
+    seal_bindings::hostel::lean::seal::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 

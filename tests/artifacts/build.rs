@@ -27,28 +27,16 @@ fn main() {
     }
 
     let target_dir = out_dir.join("guests");
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--release", "--target=wasm32-wasip2", "--manifest-path"])
-        .arg(examples.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
-    // Flags meant for the host build must not leak into the guest build.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_PROFILE_RELEASE_DEBUG",
-    ] {
-        cmd.env_remove(var);
+    build_guests(&examples, &target_dir, &[]);
+    // Cargo unifies features across a workspace build, so a guest that
+    // turns the SDK's default features off (to import nothing
+    // Hostel-specific) is built again on its own, with its own features.
+    for g in guests
+        .iter()
+        .filter(|g| fs::read_to_string(examples.join(g).join("Cargo.toml")).is_ok_and(|t| t.contains("default-features = false")))
+    {
+        build_guests(&examples, &target_dir, &["-p", g]);
     }
-    let status = cmd.status().expect("failed to run `cargo` to build the guest examples");
-    assert!(
-        status.success(),
-        "building the guest examples for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
-    );
 
     // <target>/<profile>/build/<pkg>-<hash>/out → <target>
     let demo_dir = out_dir.ancestors().nth(4).map(|t| t.join("guests"));
@@ -95,4 +83,32 @@ fn copy_if_changed(from: &Path, to: &Path) {
     if fs::read(to).ok().as_deref() != Some(&new[..]) {
         fs::write(to, new).expect("copy guest to <target>/guests");
     }
+}
+
+/// `cargo build --release --target wasm32-wasip2` of the guest workspace
+/// (or of the packages `extra` selects) into `target_dir`.
+fn build_guests(examples: &Path, target_dir: &Path, extra: &[&str]) {
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--release", "--target=wasm32-wasip2", "--manifest-path"])
+        .arg(examples.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .args(extra);
+    // Flags meant for the host build must not leak into the guest build.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_PROFILE_RELEASE_DEBUG",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("failed to run `cargo` to build the guest examples");
+    assert!(
+        status.success(),
+        "building the guest examples for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
+    );
 }

@@ -34,3 +34,19 @@ fn lean_and_wasi_http_answer_byte_for_byte_alike() {
         assert_eq!(a.text(), b.text(), "different answers for {body}");
     }
 }
+
+/// SDK components built without the `hostel-seal` feature (echo) import
+/// only WASI, so they run in any wasi:http host; the default build
+/// (everything) also imports Hostel's `hostel:lean/seal`.
+#[test]
+fn sdk_components_import_seal_only_with_the_feature() {
+    let engine = wasmtime::Engine::default();
+    let imports = |path: &str| -> Vec<String> {
+        let component = wasmtime::component::Component::from_file(&engine, path).unwrap();
+        component.component_type().imports(&engine).map(|(name, _)| name.to_owned()).collect()
+    };
+    let echo = imports(crate::support::ECHO_COMPONENT);
+    assert!(echo.iter().all(|i| i.starts_with("wasi:")), "{echo:?}");
+    let everything = imports(crate::support::EVERYTHING_COMPONENT);
+    assert!(everything.iter().any(|i| i.starts_with("hostel:lean/seal")), "{everything:?}");
+}

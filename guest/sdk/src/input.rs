@@ -72,15 +72,16 @@ impl InputRequired {
     }
 
     /// The `InputRequiredResult`, with the state sealed for `scope`.
-    pub(crate) fn to_result(&self, scope: &str) -> Value {
+    pub(crate) fn to_result(&self, scope: &str) -> Result<Value, RpcError> {
         let mut result = json!({ "resultType": "input_required" });
         if !self.requests.is_empty() {
             result["inputRequests"] = Value::Object(self.requests.clone());
         }
         if let Some(state) = &self.state {
-            result["requestState"] = json!(seal(scope, state, now()));
+            let sealed = seal(scope, state, now()).ok_or_else(|| RpcError::new(crate::jsonrpc::INTERNAL_ERROR, NO_SEAL))?;
+            result["requestState"] = json!(sealed);
         }
-        result
+        Ok(result)
     }
 }
 
@@ -90,10 +91,10 @@ fn now() -> u64 {
 
 /// `base64url(payload) "." base64url(mac(scope NUL payload))`, payload =
 /// `{"s": state, "t": issued-at}`.
-pub(crate) fn seal(scope: &str, state: &Value, issued: u64) -> String {
+pub(crate) fn seal(scope: &str, state: &Value, issued: u64) -> Option<String> {
     let payload = serde_json::to_vec(&json!({ "s": state, "t": issued })).expect("a Value serializes");
-    let tag = mac(&signed_bytes(scope, &payload));
-    format!("{}.{}", B64.encode(&payload), B64.encode(tag))
+    let tag = mac(&signed_bytes(scope, &payload))?;
+    Some(format!("{}.{}", B64.encode(&payload), B64.encode(tag)))
 }
 
 /// Verifies and opens a sealed state for `scope`.
@@ -102,7 +103,8 @@ pub(crate) fn open(scope: &str, sealed: &str) -> Result<Value, RpcError> {
     let (payload, tag) = sealed.split_once('.').ok_or_else(|| refuse("not a sealed state"))?;
     let payload = B64.decode(payload).map_err(|_| refuse("not a sealed state"))?;
     let tag = B64.decode(tag).map_err(|_| refuse("not a sealed state"))?;
-    if !constant_time_eq(&mac(&signed_bytes(scope, &payload)), &tag) {
+    let expected = mac(&signed_bytes(scope, &payload)).ok_or_else(|| RpcError::new(INVALID_PARAMS, NO_SEAL))?;
+    if !constant_time_eq(&expected, &tag) {
         return Err(refuse("it was altered, or issued for another tool or tenant"));
     }
     let mut value: Value = serde_json::from_slice(&payload).map_err(|_| refuse("unreadable"))?;
@@ -122,22 +124,30 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The tenant's MAC, computed by the host: the key never enters the guest.
-#[cfg(target_arch = "wasm32")]
-fn mac(data: &[u8]) -> Vec<u8> {
-    crate::lean::hostel::lean::seal::mac(data)
+#[cfg(all(target_arch = "wasm32", feature = "hostel-seal"))]
+fn mac(data: &[u8]) -> Option<Vec<u8>> {
+    Some(crate::seal_import::hostel::lean::seal::mac(data))
 }
+
+/// Built without `hostel-seal`: no key to seal with.
+#[cfg(all(target_arch = "wasm32", not(feature = "hostel-seal")))]
+fn mac(_: &[u8]) -> Option<Vec<u8>> {
+    None
+}
+
+const NO_SEAL: &str = "this component was built without the SDK's `hostel-seal` feature, so it cannot seal or verify requestState";
 
 /// Natively (unit tests, fuzzing) a per-process random key stands in for
 /// the host's.
 #[cfg(not(target_arch = "wasm32"))]
-fn mac(data: &[u8]) -> Vec<u8> {
+fn mac(data: &[u8]) -> Option<Vec<u8>> {
     use hmac::{Hmac, Mac};
     use std::hash::{BuildHasher, RandomState};
     static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     let key = KEY.get_or_init(|| (0..4u64).flat_map(|i| RandomState::new().hash_one(i).to_le_bytes()).collect());
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
     mac.update(data);
-    mac.finalize().into_bytes().to_vec()
+    Some(mac.finalize().into_bytes().to_vec())
 }
 
 #[cfg(test)]
@@ -147,7 +157,7 @@ mod tests {
     #[test]
     fn sealed_state_round_trips_and_refuses_tampering() {
         let state = json!({ "step": 2, "name": "Alice" });
-        let sealed = seal("tools/call:t", &state, now());
+        let sealed = seal("tools/call:t", &state, now()).unwrap();
         assert_eq!(open("tools/call:t", &sealed).unwrap(), state);
         assert!(open("tools/call:other", &sealed).is_err(), "bound to its tool");
         assert!(open("tools/call:t", &format!("{sealed}-TAMPERED")).is_err());
@@ -155,7 +165,7 @@ mod tests {
         let forged = B64.encode(br#"{"s":{"step":9},"t":0}"#);
         assert!(open("tools/call:t", &format!("{forged}.{tag}")).is_err());
         assert!(open("tools/call:t", payload).is_err());
-        let old = seal("tools/call:t", &state, now() - STATE_TTL_SECS - 5);
+        let old = seal("tools/call:t", &state, now() - STATE_TTL_SECS - 5).unwrap();
         assert!(open("tools/call:t", &old).unwrap_err().message.contains("expired"));
     }
 }

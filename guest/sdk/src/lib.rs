@@ -2,9 +2,10 @@
 //!
 //! A tenant author declares tools; the SDK owns the wire: MCP Streamable HTTP
 //! (JSON or per-request SSE responses, no server sessions) over
-//! `wasi:http/incoming-handler`. SDK components import `hostel:lean/seal`
-//! (the host's per-tenant MAC for input-required state), so they run in
-//! Hostel, not in a bare wasi:http host.
+//! `wasi:http/incoming-handler`. With the default `hostel-seal` feature a
+//! component imports `hostel:lean/seal` (the host's per-tenant MAC for
+//! input-required state) and so needs Hostel; without it, it runs in any
+//! wasi:http host.
 //! Every HTTP request is served by a fresh instance, so a [`Server`] is built
 //! per request and nothing in it outlives the response.
 //!
@@ -60,6 +61,15 @@ pub mod lean {
 
 pub use content::{base64, Content, ResourceBody, ResourceContents};
 pub use ctx::{Ctx, LogLevel};
+/// Bindings for the `hostel:lean/seal` import (feature `hostel-seal`).
+#[cfg(all(target_arch = "wasm32", feature = "hostel-seal"))]
+mod seal_import {
+    wit_bindgen::generate!({
+        path: "../../wit/lean",
+        world: "hostel:lean/sealing",
+    });
+}
+
 pub use http::{HttpRequest, HttpResponse};
 pub use input::{InputRequired, STATE_TTL_SECS};
 pub use prompt::{PromptMessage, PromptResult, Role};

@@ -231,7 +231,10 @@ fn input_required(input: &InputRequired, ctx: &Ctx, scope: &str) -> Reply {
         let (err, status) = e.to_rpc().expect("an rpc error");
         return Reply::Error(err, status);
     }
-    Reply::Input(input.to_result(scope))
+    match input.to_result(scope) {
+        Ok(result) => Reply::Input(result),
+        Err(e) => e.into(),
+    }
 }
 
 /// Parses params as an object (absent = `{}`).
