@@ -175,3 +175,23 @@ fn spans_export_over_otlp() {
     );
     assert!(span["duration_ns"].as_u64().unwrap() > 0);
 }
+
+/// `--log-format json`: one JSON object per line, the request line carrying
+/// its fields.
+#[test]
+fn json_logs_carry_the_request_fields() {
+    let h = Hostel::start_with(&config(), &["--log-format", "json"]);
+    let r = call(&h, "keeper", "incr", json!({ "key": "n", "by": 1 }), &[]);
+    let id = r.header("x-request-id").unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let log = h.stderr();
+    let lines: Vec<Value> = log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let line = lines
+        .iter()
+        .find(|l| l["target"] == "hostel::request" && l["fields"]["request_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(
+        (line["fields"]["tenant"].as_str(), line["fields"]["tool"].as_str(), line["fields"]["status"].as_u64()),
+        (Some("keeper"), Some("incr"), Some(200))
+    );
+}

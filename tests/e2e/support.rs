@@ -59,6 +59,19 @@ impl Hostel {
 
     /// Starts without waiting for tenants.
     pub fn spawn(dir: &Path, config: &str) -> Hostel {
+        Hostel::spawn_with(dir, config, &[])
+    }
+
+    /// Starts with extra `serve` arguments (e.g. `--log-format json`), ready.
+    pub fn start_with(config: &str, extra: &[&str]) -> Hostel {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut h = Hostel::spawn_with(tmp.path(), config, extra);
+        h.wait_ready();
+        h._tmp = Some(tmp);
+        h
+    }
+
+    fn spawn_with(dir: &Path, config: &str, extra: &[&str]) -> Hostel {
         std::fs::write(dir.join("hostel.toml"), config).unwrap();
         let stderr = std::fs::File::create(dir.join("stderr.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_hostel"))
@@ -67,6 +80,7 @@ impl Hostel {
             .arg(dir.join("hostel.toml"))
             .args(["--listen", "127.0.0.1:0", "--cache-dir"])
             .arg(dir.join("cache"))
+            .args(extra)
             .env("RUST_LOG", "info")
             // Named by configs that enable the admin API (`admin_token_env`).
             .env("HOSTEL_TEST_ADMIN_TOKEN", ADMIN_TOKEN)
