@@ -154,25 +154,20 @@ impl Registry {
     /// routed after this sees the new one. Fails, changing nothing, when
     /// one of `hosts` already routes to another tenant.
     pub fn install(&self, name: &str, tenant: Tenant, hosts: &[String], source: Source) -> Result<()> {
-        let mut routes = self.hosts.write().expect("registry lock");
-        let hosts: Vec<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-        if let Some(h) = hosts.iter().find(|h| routes.get(*h).is_some_and(|owner| owner != name)) {
-            anyhow::bail!("host `{h}` already routes to tenant `{}`", routes[h]);
-        }
-        routes.retain(|_, owner| owner != name);
-        for h in hosts {
-            routes.insert(h, name.to_owned());
-        }
-        self.slots.write().expect("registry lock").insert(name.to_owned(), Slot::Ready(Arc::new(tenant)));
-        self.sources.write().expect("registry lock").insert(name.to_owned(), source);
-        Ok(())
+        self.replace(&[name.to_owned()], vec![(name.to_owned(), tenant, hosts.to_vec())], source)
     }
 
     /// Replaces every config-file tenant at once (config reload): `old`
-    /// file tenants stop, `new` ones (name, tenant, hosts) serve, host
-    /// routes move with them. All or nothing: a host that an API tenant
-    /// owns fails the whole swap before anything changes.
+    /// file tenants stop, `new` ones serve, host routes move with them.
     pub fn replace_file_tenants(&self, old: &[String], new: Vec<(String, Tenant, Vec<String>)>) -> Result<()> {
+        self.replace(old, new, Source::File)
+    }
+
+    /// The one swap both of the above are: tenants `old` stop, `new` ones
+    /// (name, tenant, hosts) serve from `source`, and host routes move with
+    /// them, all under the registry's locks. All or nothing: a host that a
+    /// tenant outside the swap owns fails it before anything changes.
+    fn replace(&self, old: &[String], new: Vec<(String, Tenant, Vec<String>)>, source: Source) -> Result<()> {
         let mut routes = self.hosts.write().expect("registry lock");
         let mut slots = self.slots.write().expect("registry lock");
         let mut sources = self.sources.write().expect("registry lock");
@@ -192,7 +187,7 @@ impl Registry {
         }
         for (name, tenant, _) in new {
             slots.insert(name.clone(), Slot::Ready(Arc::new(tenant)));
-            sources.insert(name, Source::File);
+            sources.insert(name, source.clone());
         }
         *routes = next;
         Ok(())
