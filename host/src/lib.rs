@@ -15,6 +15,7 @@ pub mod engine;
 pub mod errors;
 pub mod gateway;
 pub mod guest_log;
+pub mod http_client;
 pub mod instance;
 pub mod lean;
 pub mod linker;

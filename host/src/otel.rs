@@ -6,8 +6,7 @@
 //! counted in the log) when the collector cannot keep up.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -126,16 +125,11 @@ pub fn encode(spans: &[Span], service: &str) -> Vec<u8> {
 }
 
 async fn post(authority: &str, path: &str, body: Vec<u8>) -> anyhow::Result<()> {
-    let stream = tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(authority)).await??;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
     let req = http::Request::post(path)
         .header(http::header::HOST, authority)
         .header(http::header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(body)))?;
-    let resp = tokio::time::timeout(Duration::from_secs(10), sender.send_request(req)).await??;
-    let status = resp.status();
-    let _ = tokio::time::timeout(Duration::from_secs(10), resp.into_body().collect()).await;
+    let (status, _) = crate::http_client::send(authority, req, Duration::from_secs(20)).await?;
     anyhow::ensure!(status.is_success(), "collector answered {status}");
     Ok(())
 }

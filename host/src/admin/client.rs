@@ -3,8 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
+use http_body_util::Full;
 use std::path::Path;
 
 /// What to do.
@@ -97,6 +96,9 @@ fn multipart(component: &Path, settings: Option<&Path>) -> Result<(String, Vec<u
     Ok((format!("multipart/form-data; boundary={boundary}"), body))
 }
 
+/// How long a command may take: a deploy waits for the server to compile.
+const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
 async fn send(
     server: &str,
     token: &str,
@@ -107,9 +109,6 @@ async fn send(
 ) -> Result<(http::StatusCode, String)> {
     let authority = server.strip_prefix("http://").with_context(|| format!("`--server {server}`: only http:// URLs are supported"))?;
     let authority = authority.trim_end_matches('/');
-    let stream = tokio::net::TcpStream::connect(authority).await.with_context(|| format!("cannot connect to `{server}`"))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
     let mut req = http::Request::builder()
         .method(method)
         .uri(path)
@@ -118,8 +117,6 @@ async fn send(
     if let Some(ctype) = ctype {
         req = req.header(http::header::CONTENT_TYPE, ctype);
     }
-    let resp = sender.send_request(req.body(Full::new(Bytes::from(body)))?).await?;
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await?.to_bytes();
+    let (status, bytes) = crate::http_client::send(authority, req.body(Full::new(Bytes::from(body)))?, TIMEOUT).await?;
     Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
