@@ -299,7 +299,12 @@ fn frame(request: &HttpRequest, response: Value, notes: Vec<Value>, status: u16)
 }
 
 fn accepts(request: &HttpRequest, media: &str) -> bool {
-    request.header("accept").is_some_and(|a| a.split(',').any(|r| r.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case(media)))
+    request.header("accept").is_some_and(|a| a.split(',').any(|r| essence(r) == media))
+}
+
+/// A media type or range without its parameters, lower-case.
+fn essence(media: &str) -> String {
+    media.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// Streamable HTTP rules checked before the body is read: the client must
@@ -309,15 +314,14 @@ fn check_media_types(request: &HttpRequest) -> Result<(), HttpResponse> {
     if let Some(accept) = request.header("accept") {
         let ok = accept
             .split(',')
-            .map(|r| r.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(essence)
             .any(|r| matches!(r.as_str(), "application/json" | "application/*" | "*/*" | "text/event-stream"));
         if !ok {
             return refuse(406, format!("`Accept: {accept}` allows neither application/json nor text/event-stream"));
         }
     }
     if let Some(ctype) = request.header("content-type") {
-        let essence = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if essence != "application/json" {
+        if essence(ctype) != "application/json" {
             return refuse(415, format!("`Content-Type: {ctype}`: MCP messages are application/json"));
         }
     }
