@@ -49,7 +49,8 @@ pub async fn serve_mcp(state: &AppState, tenant: &str, mut req: Request<Incoming
     #[cfg(feature = "otel")]
     let wall_start = std::time::SystemTime::now();
     let trace = crate::trace::Trace::from_headers(req.headers());
-    req.headers_mut().insert("traceparent", trace.traceparent());
+    let traceparent = trace.traceparent();
+    req.headers_mut().insert("traceparent", traceparent.clone());
     let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let http_method = req.method().clone();
     let mut log = RequestLog::default();
@@ -58,7 +59,7 @@ pub async fn serve_mcp(state: &AppState, tenant: &str, mut req: Request<Incoming
         Err(e) => e.into_response(),
     };
     resp.headers_mut().insert("x-request-id", trace.request_id());
-    resp.headers_mut().insert("traceparent", trace.traceparent());
+    resp.headers_mut().insert("traceparent", traceparent);
     if let Some(origin) = origin.filter(|o| origin_allowed(o, &state.allowed_origins)) {
         if let Ok(v) = HeaderValue::from_str(&origin) {
             resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
