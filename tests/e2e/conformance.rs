@@ -47,6 +47,13 @@ fn assert_ok(what: &str, out: &Output) -> String {
     stdout
 }
 
+/// The suite's summary shows each of `scenarios` as run and passed.
+fn assert_passed(stdout: &str, scenarios: &[&str]) {
+    for scenario in scenarios {
+        assert!(stdout.contains(&format!("✓ {scenario}:")), "{scenario} did not run and pass:\n{stdout}");
+    }
+}
+
 /// `localhost`, not 127.0.0.1: the suite's DNS-rebinding scenario only
 /// runs against a localhost URL.
 fn url(h: &Hostel, tenant: &str) -> String {
@@ -64,9 +71,7 @@ fn conformance_suite_2025_11_25() {
     // With a baseline the exit code is exact: 0 only if every scenario not
     // listed passes and every listed one still fails.
     let stdout = assert_ok("conformance 0.1.16 --spec-version 2025-11-25", &out);
-    for scenario in ["tools-call-with-progress", "tools-call-with-logging", "prompts-get-with-args", "dns-rebinding-protection"] {
-        assert!(stdout.contains(&format!("✓ {scenario}:")), "{scenario} did not run and pass:\n{stdout}");
-    }
+    assert_passed(&stdout, &["tools-call-with-progress", "tools-call-with-logging", "prompts-get-with-args", "dns-rebinding-protection"]);
 }
 
 #[test]
@@ -77,9 +82,7 @@ fn conformance_suite_2026_07_28() {
     // The exit code is 0 only if every scenario the revision requires
     // passes (extension and pending scenarios are run but not scored).
     let stdout = assert_ok("conformance 0.2.0-alpha.12 --requirements 2026-07-28", &out);
-    for scenario in ["server-stateless", "input-required-result-tampered-state", "input-required-result-multi-round", "caching"] {
-        assert!(stdout.contains(&format!("✓ {scenario}:")), "{scenario} did not run and pass:\n{stdout}");
-    }
+    assert_passed(&stdout, &["server-stateless", "input-required-result-tampered-state", "input-required-result-multi-round", "caching"]);
 }
 
 #[test]
