@@ -41,14 +41,14 @@ stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 rss_mib() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
 now_ms() { date +%s%3N; }
 
-warmup() { wrk -t2 -c"$CONNECTIONS" -d2s -s bench/round-robin.lua "$addr" -- "$1" >/dev/null; }
+warmup() { wrk -t2 -c"$CONNECTIONS" -d2s -s bench/echo-call.lua "$addr" -- "$1" >/dev/null; }
 serve 1 "$work/cache"; sleep 1; rss1=$(rss_mib)
 warmup 1
-one=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/round-robin.lua "$addr" -- 1 | grep BENCH)
+one=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/echo-call.lua "$addr" -- 1 | grep BENCH)
 stop
 serve 1000 "$work/cache"; sleep 1; rss1000=$(rss_mib)
 warmup 100
-many=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/round-robin.lua "$addr" -- 100 | grep BENCH)
+many=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/echo-call.lua "$addr" -- 100 | grep BENCH)
 rss_active=$(rss_mib)
 
 # First request to a new tenant: deploy through the admin API, then call.
