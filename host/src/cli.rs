@@ -21,6 +21,7 @@ const EXAMPLES: &str = "Examples:
   hostel serve --config prod.toml --listen 0.0.0.0:8080
   hostel compile target/guests/echo.wasm         AOT-compile into the cache `serve` reads
   HOSTEL_ADMIN_TOKEN=… hostel tenants deploy calc calc.wasm --settings calc.toml --server http://127.0.0.1:8080
+  hostel storyboard run --tenant sales media_buy_seller --bundle node_modules/@adcp/sdk/compliance/cache/3.0.6
   curl -s localhost:8080/echo/mcp -H 'content-type: application/json' \\
        -H 'accept: application/json, text/event-stream' \\
        -d '{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}'";
@@ -34,6 +35,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Manage tenants of a running server through its admin API.
     Tenants(crate::admin::client::TenantsArgs),
+    /// Test a component against AdCP storyboards, in-process.
+    Storyboard(crate::storyboard::cli::StoryboardArgs),
 }
 
 /// `hostel serve`.

@@ -28,5 +28,6 @@ pub mod router;
 pub mod seal;
 pub mod server;
 pub mod state;
+pub mod storyboard;
 pub mod tenants;
 pub mod trace;

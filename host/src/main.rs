@@ -8,7 +8,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             init_logging(&args.log_format);
@@ -38,18 +38,41 @@ fn run(cli: Cli) -> Result<()> {
                     let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
                 }
                 server.run(shutdown_signal()).await
-            })
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Compile(args) => {
             init_logging("text");
-            hostel::cli::compile(&args)
+            hostel::cli::compile(&args).map(|()| ExitCode::SUCCESS)
         }
-        Command::Tenants(args) => hostel::admin::client::run(&args),
+        Command::Tenants(args) => hostel::admin::client::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Storyboard(args) => {
+            let hostel::storyboard::cli::StoryboardCommand::Run(args) = &args.command;
+            init_logging_default("warn");
+            // 0/1 for runs that happened; 2 when the input is unusable.
+            Ok(match hostel::storyboard::cli::run(args) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(hostel::storyboard::cli::EXIT_UNUSABLE)
+                }
+            })
+        }
     }
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    init_logging_with(format, "info");
+}
+
+/// Logging for commands whose own output is the point: only warnings
+/// unless `RUST_LOG` says otherwise.
+fn init_logging_default(level: &str) {
+    init_logging_with("text", level);
+}
+
+fn init_logging_with(format: &str, default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     if format == "json" {

@@ -372,3 +372,24 @@ pub fn compile(engine: &Engine, cache: &CompileCache, bytes: &[u8]) -> Result<(C
 fn is_component_binary(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && bytes[6..8] == [0x01, 0x00]
 }
+
+impl Tenant {
+    /// This tenant's linked component with its own state and outbound
+    /// policy: a storyboard run gets throwaway state and may reach only the
+    /// runner's webhook receiver, while instantiation stays as cheap as in
+    /// `serve` because the compiled component is shared, not rebuilt.
+    pub fn sandboxed(&self, state: StateStore, outbound: Vec<Origin>) -> Tenant {
+        Tenant {
+            name: self.name.clone(),
+            pre: self.pre.clone(),
+            lean: self.lean.clone(),
+            limits: self.limits,
+            tokens: self.tokens.clone(),
+            outbound: outbound.into(),
+            permits: Arc::new(Semaphore::new(self.limits.max_concurrent)),
+            state,
+            seal: self.seal.clone(),
+            _linked: self._linked.clone(),
+        }
+    }
+}

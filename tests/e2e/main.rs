@@ -18,3 +18,4 @@ mod packaging;
 mod python_client;
 mod race;
 mod state;
+mod storyboard;

@@ -68,6 +68,14 @@ fn sync(request: &Value) -> Outcome {
                 item[f] = v.clone();
             }
         }
+        // The deliberately broken build (`training-agent-broken`) omits a
+        // field the response schema requires, so storyboard runners have a
+        // known failure to agree on.
+        if cfg!(feature = "drop-required-field") {
+            if let Some(item) = item.as_object_mut() {
+                item.remove("account_id");
+            }
+        }
         out.push(item);
     }
     Ok(json!({ "accounts": out }))

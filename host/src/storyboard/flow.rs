@@ -1,0 +1,246 @@
+//! Running one storyboard: discovery, applicability gates, controller
+//! seeding, then phases and steps in order with the official runner's
+//! cascade rules (runner.js `executeStoryboardPass`): a failed stateful
+//! step skips the stateful steps that depend on it, and those skips count
+//! as failures.
+
+use super::bundle::Storyboard;
+use super::checks::Schemas;
+use super::context::Context;
+use super::invariants::{Invariants, Observed};
+use super::outcome::Outcome;
+use super::report::{PhaseResult, StepResult, StoryboardResult};
+use super::request::RequestOptions;
+use super::sandbox::Sandbox;
+use super::webhook::{self, PriorStep, Receiver};
+use super::{seeding, Check};
+use crate::tenants::Tenant;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// What every storyboard of a run shares.
+pub struct Env {
+    /// The tenant under test (each storyboard gets a sandboxed copy).
+    pub tenant: std::sync::Arc<Tenant>,
+    /// Published JSON schemas for `response_schema`.
+    pub schemas: std::sync::Arc<Schemas>,
+    /// Bearer token sent with every request.
+    pub auth: Option<String>,
+}
+
+/// What a storyboard's steps share while it runs.
+pub(super) struct Run<'a> {
+    pub sandbox: Sandbox,
+    pub receiver: Receiver,
+    pub ctx: Context,
+    pub opts: RequestOptions,
+    pub tools: Vec<String>,
+    pub capabilities: Option<Value>,
+    pub schemas: &'a Schemas,
+    pub storyboard: &'a Storyboard,
+    /// How each step that ran ended (for `triggered_by`).
+    pub prior: HashMap<String, PriorStep>,
+}
+
+/// Runs `sb` in a sandbox of its own; `progress` sees each step as it ends.
+pub async fn run(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepResult) + Sync)) -> StoryboardResult {
+    let started = Instant::now();
+    let title = sb.doc["title"].as_str().unwrap_or_default().to_owned();
+    let mut result = match run_inner(env, sb, progress).await {
+        Ok(phases) => StoryboardResult { phases, ..StoryboardResult::unusable(&sb.id, &title, String::new()) },
+        Err(e) => StoryboardResult::unusable(&sb.id, &title, format!("{e:#}")),
+    };
+    if result.error.as_deref() == Some("") {
+        result.error = None;
+    }
+    result.total_duration_ms = started.elapsed().as_secs_f64() * 1e3;
+    result.finish()
+}
+
+async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepResult) + Sync)) -> anyhow::Result<Vec<PhaseResult>> {
+    let doc = &sb.doc;
+    let phases = doc["phases"].as_array().ok_or_else(|| anyhow::anyhow!("`phases` must be a list"))?;
+    let mut invariants = Invariants::for_storyboard(doc).map_err(anyhow::Error::msg)?;
+    let receiver = Receiver::start().await?;
+    let sandbox = Sandbox::new(&env.tenant, Some(&receiver.base_url()), env.auth.clone()).await?;
+    let tools = sandbox.tool_names().await.map_err(|e| anyhow::anyhow!("discovery failed: {e:#}"))?;
+    // The profile's raw capabilities gate `requires_capability` and the
+    // sync_accounts applicability check, as in the official runner.
+    let capabilities = if tools.iter().any(|t| t == "get_adcp_capabilities") {
+        let answer = sandbox.call_tool("get_adcp_capabilities", &serde_json::json!({ "adcp_major_version": 3 })).await;
+        Outcome::from_http(answer.status, &answer.body, answer.content_type.as_deref()).data().cloned()
+    } else {
+        None
+    };
+    let mut run = Run {
+        ctx: Context::new(Some(receiver.base_url())),
+        opts: RequestOptions::new(doc, sb.test_kit.as_ref()),
+        sandbox,
+        receiver,
+        tools,
+        capabilities,
+        schemas: &env.schemas,
+        storyboard: sb,
+        prior: HashMap::new(),
+    };
+    // Per-step webhook URLs exist before any step runs, so a receiver
+    // policy (retry-replay) is armed before the step that triggers it.
+    let ctx = &run.ctx;
+    webhook::arm(doc, &run.receiver, &mut |s| ctx.ensure_step_operation_id(s));
+    if let Some(skip) = not_applicable(&run) {
+        return Ok(vec![PhaseResult {
+            phase_id: "not_applicable".into(),
+            phase_title: skip.clone(),
+            passed: true,
+            optional: false,
+            steps: Vec::new(),
+        }]);
+    }
+
+    let mut out = Vec::new();
+    let seeding = seeding::run(&mut run).await;
+    let seeding_broke = seeding.as_ref().is_some_and(|p| !p.passed);
+    if let Some(phase) = seeding {
+        for s in &phase.steps {
+            progress(&sb.id, s);
+        }
+        out.push(phase);
+    }
+    // phase id → the step that tripped its stateful cascade.
+    let mut cascades: HashMap<String, String> = HashMap::new();
+    let mut prior_phases: Vec<String> = Vec::new();
+    for phase in phases {
+        let phase_id = phase["id"].as_str().unwrap_or_default().to_owned();
+        let mut result = PhaseResult {
+            phase_id: phase_id.clone(),
+            phase_title: phase["title"].as_str().unwrap_or_default().to_owned(),
+            passed: true,
+            optional: phase["optional"] == true,
+            steps: Vec::new(),
+        };
+        if skip_phase(phase, sb.test_kit.as_ref()) {
+            out.push(result);
+            prior_phases.push(phase_id);
+            continue;
+        }
+        let steps = phase["steps"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let stateful_ids: Vec<&str> = steps.iter().filter(|s| s["stateful"] == true).filter_map(|s| s["id"].as_str()).collect();
+        let mut pending_not_applicable: Option<String> = None;
+        let mut established = false;
+        for step in steps {
+            let stateful = step["stateful"] == true;
+            let tripped = cascade_trigger(phase, &phase_id, &prior_phases, &cascades);
+            let mut r = if seeding_broke {
+                skipped(step, &phase_id, "controller_seeding_failed", true, "Skipped: controller seeding failed.")
+            } else if stateful && tripped.is_some() {
+                let task = step["task"].as_str().unwrap_or_default();
+                if !run.tools.iter().any(|t| t == task) && !task.starts_with("expect_webhook") {
+                    skipped(step, &phase_id, "missing_tool", true, &format!("Agent did not advertise tool \"{task}\"."))
+                } else {
+                    let why = format!("Skipped: prior stateful step \"{}\" failed; state never materialized.", tripped.unwrap_or_default());
+                    skipped(step, &phase_id, "prerequisite_failed", false, &why)
+                }
+            } else {
+                let mut r = super::step::execute(&mut run, step, &phase_id).await;
+                if !r.skipped {
+                    let response = r.response.clone();
+                    let request = r.request.clone().unwrap_or(Value::Null);
+                    let seen = Observed { step, task: &r.task, request: &request, response: response.as_ref(), passed: r.passed };
+                    let checks: Vec<Check> = invariants.observe(seen);
+                    // A failing invariant fails the step (runner.js: assertions gate).
+                    if checks.iter().any(|c| !c.passed) {
+                        r.passed = false;
+                    }
+                    r.validations.extend(checks);
+                }
+                r
+            };
+            r.phase_id = phase_id.clone();
+            let step_id = r.step_id.clone();
+            run.prior.insert(step_id.clone(), PriorStep { passed: r.passed, skipped: r.skipped });
+            if r.skipped {
+                let hard = matches!(r.skip_reason.as_deref(), Some("missing_tool" | "missing_test_controller"));
+                if stateful && hard && stateful_ids.len() > 1 {
+                    cascades.entry(phase_id.clone()).or_insert_with(|| step_id.clone());
+                } else if stateful && r.skip_reason.as_deref() == Some("not_applicable") && pending_not_applicable.is_none() {
+                    pending_not_applicable = Some(step_id.clone());
+                }
+            } else if r.passed {
+                established |= stateful;
+            } else if stateful {
+                cascades.entry(phase_id.clone()).or_insert_with(|| step_id.clone());
+            }
+            progress(&sb.id, &r);
+            result.steps.push(r);
+        }
+        if let Some(na) = pending_not_applicable {
+            if !established && !cascades.contains_key(&phase_id) && stateful_ids.iter().any(|id| *id != na) {
+                cascades.insert(phase_id.clone(), na);
+            }
+        }
+        out.push(result);
+        prior_phases.push(phase_id);
+    }
+    Ok(out)
+}
+
+/// The step whose failure skips stateful steps of `phase`: its own, or one
+/// in a phase it depends on (`depends_on`, default: every earlier phase).
+fn cascade_trigger(phase: &Value, id: &str, prior: &[String], cascades: &HashMap<String, String>) -> Option<String> {
+    if let Some(t) = cascades.get(id) {
+        return Some(t.clone());
+    }
+    let deps: Vec<String> = match phase["depends_on"].as_array() {
+        Some(list) => list.iter().filter_map(|d| d.as_str().map(str::to_owned)).collect(),
+        None => prior.to_vec(),
+    };
+    deps.iter().find_map(|d| cascades.get(d).cloned())
+}
+
+/// `skip_if: [!]test_kit.<path>`; other grammar runs the phase (runner.js `shouldSkipPhase`).
+fn skip_phase(phase: &Value, test_kit: Option<&Value>) -> bool {
+    let Some(expr) = phase["skip_if"].as_str().map(str::trim) else { return false };
+    let (negated, rest) = expr.strip_prefix('!').map_or((false, expr), |r| (true, r));
+    let Some(path) = rest.strip_prefix("test_kit.") else { return false };
+    let value = path.split('.').try_fold(test_kit.unwrap_or(&Value::Null), |v, k| v.get(k));
+    let truthy = value.is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)) && v != "" && v != 0);
+    truthy != negated
+}
+
+/// Why the whole storyboard does not apply to this agent, if it does not:
+/// none of its `required_tools`, or a `requires_capability` it declared otherwise.
+fn not_applicable(run: &Run<'_>) -> Option<String> {
+    let doc = &run.storyboard.doc;
+    if let Some(required) = doc["required_tools"].as_array().filter(|r| !r.is_empty()) {
+        if !required.iter().any(|t| t.as_str().is_some_and(|t| run.tools.iter().any(|have| have == t))) {
+            return Some(format!("agent does not advertise any of {}", Value::Array(required.clone())));
+        }
+    }
+    let cap = &doc["requires_capability"];
+    if let (Some(path), Some(caps)) = (cap["path"].as_str(), &run.capabilities) {
+        let actual = path.split('.').try_fold(caps, |v, k| v.get(k));
+        if actual.is_some_and(|a| *a != cap["equals"]) {
+            return Some(format!("capability `{path}` is not {}", cap["equals"]));
+        }
+    }
+    None
+}
+
+/// A step that did not run.
+pub(super) fn skipped(step: &Value, phase_id: &str, reason: &str, passed: bool, detail: &str) -> StepResult {
+    StepResult {
+        step_id: step["id"].as_str().unwrap_or_default().to_owned(),
+        phase_id: phase_id.to_owned(),
+        title: step["title"].as_str().unwrap_or_default().to_owned(),
+        task: step["task"].as_str().unwrap_or_default().to_owned(),
+        passed,
+        skipped: true,
+        skip_reason: Some(reason.to_owned()),
+        duration_ms: 0.0,
+        validations: Vec::new(),
+        error: Some(detail.to_owned()),
+        request: None,
+        response: None,
+    }
+}

@@ -1,0 +1,158 @@
+//! One storyboard step (runner.js `executeStep`): applicability skips,
+//! the request, one call to a fresh instance, grading, and what the answer
+//! adds to the run's context.
+
+use super::flow::{skipped, Run};
+use super::outcome::{self, Dispatch, Outcome};
+use super::report::StepResult;
+use super::request;
+use super::webhook::{self, WebhookInputs, WebhookStep};
+use super::Check;
+use super::{checks, context};
+use serde_json::Value;
+use std::time::Instant;
+
+/// Runs `step` of phase `phase_id`.
+pub(super) async fn execute(run: &mut Run<'_>, step: &Value, phase_id: &str) -> StepResult {
+    let task = step["task"].as_str().unwrap_or_default().to_owned();
+    if task.starts_with("expect_webhook") {
+        return webhook_step(run, step, phase_id);
+    }
+    if task.is_empty() || task.starts_with("$test_kit.") {
+        return failed(step, phase_id, &task, format!("step task `{task}` cannot be resolved: test-kit task references are not supported"));
+    }
+    for unsupported in ["auth", "contributes_to"] {
+        if step.get(unsupported).is_some() {
+            return failed(step, phase_id, &task, format!("step key `{unsupported}` is not supported by hostel's runner"));
+        }
+    }
+    let has = |t: &str| run.tools.iter().any(|have| have == t);
+    if let Some(tool) = step["requires_tool"].as_str().filter(|t| !has(t)) {
+        let reason = if tool == "comply_test_controller" { "missing_test_controller" } else { "missing_tool" };
+        return skipped(step, phase_id, reason, true, &format!("Required tool \"{tool}\" not advertised."));
+    }
+    if task == "sync_accounts" {
+        let operator_auth = run.capabilities.as_ref().and_then(|c| c.pointer("/account/require_operator_auth"));
+        if operator_auth == Some(&Value::Bool(true)) {
+            return skipped(
+                step,
+                phase_id,
+                "not_applicable",
+                true,
+                "Agent declared require_operator_auth: true; sync_accounts is not applicable.",
+            );
+        }
+    }
+    if !has(&task) {
+        return skipped(step, phase_id, "missing_tool", true, &format!("Agent did not advertise tool \"{task}\"."));
+    }
+    let step_id = step["id"].as_str().unwrap_or_default();
+    let arguments = match request::build_request(&task, step, &mut run.ctx, &run.opts) {
+        Ok(a) => a,
+        Err(e) => return failed(step, phase_id, &task, format!("cannot build the request: {e}")),
+    };
+    let expect_error = step["expect_error"] == true;
+    let unresolved = context::find_unresolved_context_vars(&arguments);
+    if !unresolved.is_empty() && !expect_error {
+        let keys: Vec<&str> = unresolved.iter().map(|v| v.key.as_str()).collect();
+        let detail = format!("Skipped: unresolved context variables from prior steps: {}.", keys.join(", "));
+        let mut r = skipped(step, phase_id, "prerequisite_failed", false, &detail);
+        r.validations = unresolved
+            .iter()
+            .map(|v| Check {
+                check: "unresolved_substitution".into(),
+                description: format!("request token \"{}\" did not resolve — prior step did not populate context.{}", v.token, v.key),
+                passed: false,
+                error: None,
+            })
+            .collect();
+        r.request = Some(arguments);
+        return r;
+    }
+
+    let started = Instant::now();
+    let dispatch = outcome::dispatch_for(&task, step);
+    // What goes on the wire carries the version envelope; the report and
+    // the checks see the request as built (as in the official runner).
+    let wire = request::wire_arguments(&task, step, &arguments);
+    let (answer, read): (_, fn(u16, &[u8], Option<&str>) -> Outcome) = match dispatch {
+        Dispatch::Sdk => (run.sandbox.call_tool(&task, &wire).await, Outcome::from_http),
+        Dispatch::RawProbe => (run.sandbox.call_tool_raw(&task, &wire).await, Outcome::from_raw_probe),
+    };
+    let duration_ms = started.elapsed().as_secs_f64() * 1e3;
+    let outcome = read(answer.status, &answer.body, answer.content_type.as_deref()).for_task(&task).for_step(expect_error);
+    let ctx = &mut run.ctx;
+    let mut validations = checks::grade(&task, step, &outcome, run.schemas, &|v: &Value| ctx.inject(v, step_id));
+    let passed = checks::step_passed(step, &outcome, &[]);
+    if passed {
+        if let Some(data) = outcome.data() {
+            run.ctx.extract(&task, data);
+        }
+    }
+    validations.extend(run.ctx.apply_outputs(step, outcome.data()));
+    let all_held = validations.iter().all(|c| c.passed);
+    StepResult {
+        step_id: step_id.to_owned(),
+        phase_id: phase_id.to_owned(),
+        title: step["title"].as_str().unwrap_or_default().to_owned(),
+        task,
+        passed: passed && all_held,
+        skipped: false,
+        skip_reason: None,
+        duration_ms,
+        validations,
+        error: if expect_error || passed { None } else { outcome.error_message() },
+        request: Some(arguments),
+        response: outcome.data().cloned(),
+    }
+}
+
+fn webhook_step(run: &mut Run<'_>, step: &Value, phase_id: &str) -> StepResult {
+    let started = Instant::now();
+    let step_id = step["id"].as_str().unwrap_or_default();
+    let (ctx, prior) = (&run.ctx, &run.prior);
+    let deliveries = run.receiver.deliveries();
+    let inputs = WebhookInputs {
+        deliveries: &deliveries,
+        operation_id: &|s| ctx.step_operation_id(s),
+        prior_step: &|s| prior.get(s).copied(),
+        inject: &|v| ctx.inject(v, step_id),
+    };
+    // No waiting: an instance cannot outlive its request, so every webhook
+    // the triggering steps send has arrived by the time they answered.
+    let (passed, validations) = match webhook::grade_expect_webhook(step, &inputs) {
+        WebhookStep::Graded { passed, checks } => (passed, checks),
+        WebhookStep::Skipped { reason, detail } => return skipped(step, phase_id, reason, true, &detail),
+    };
+    StepResult {
+        step_id: step_id.to_owned(),
+        phase_id: phase_id.to_owned(),
+        title: step["title"].as_str().unwrap_or_default().to_owned(),
+        task: step["task"].as_str().unwrap_or_default().to_owned(),
+        passed,
+        skipped: false,
+        skip_reason: None,
+        duration_ms: started.elapsed().as_secs_f64() * 1e3,
+        validations,
+        error: None,
+        request: None,
+        response: None,
+    }
+}
+
+fn failed(step: &Value, phase_id: &str, task: &str, error: String) -> StepResult {
+    StepResult {
+        step_id: step["id"].as_str().unwrap_or_default().to_owned(),
+        phase_id: phase_id.to_owned(),
+        title: step["title"].as_str().unwrap_or_default().to_owned(),
+        task: task.to_owned(),
+        passed: false,
+        skipped: false,
+        skip_reason: None,
+        duration_ms: 0.0,
+        validations: Vec::new(),
+        error: Some(error),
+        request: None,
+        response: None,
+    }
+}

@@ -1,0 +1,272 @@
+//! `hostel storyboard run` (in-process, no network) judged against the
+//! official AdCP runner (`@adcp/sdk`, pinned in `tests/adcp`) driving the
+//! same component through `hostel serve`: the same pass/fail for every step,
+//! for the training agent and for a build of it that drops a required field.
+//! Plus the runner's own contract: exit codes, formats, loud failures.
+
+use crate::support::Hostel;
+use hostel_test_artifacts::{MISBEHAVE_COMPONENT, TRAINING_AGENT_BROKEN_COMPONENT, TRAINING_AGENT_COMPONENT};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The bundled storyboards that target the training agent's tenants.
+const SALES: (&str, &str, &[&str]) =
+    ("sales", "demo-sales-v1", &["capability_discovery", "media_buy_seller", "error_compliance", "idempotency", "deterministic_testing"]);
+const SIGNALS: (&str, &str, &[&str]) = ("signals", "demo-signals-v1", &["capability_discovery", "signals_baseline", "idempotency"]);
+
+fn sdk() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/adcp/node_modules/@adcp/sdk");
+    assert!(dir.exists(), "the AdCP SDK is not installed: run `npm ci --prefix tests/adcp` (`.ci/run` does)");
+    dir
+}
+
+/// The compliance bundle shipped in the pinned `@adcp/sdk`.
+pub fn bundle() -> PathBuf {
+    let version = std::fs::read_to_string(sdk().join("ADCP_VERSION")).unwrap();
+    sdk().join("compliance/cache").join(version.trim())
+}
+
+fn config(component: &str) -> String {
+    format!(
+        r#"
+[limits]
+max_concurrent = 256
+
+[[tenant]]
+name = "sales"
+component = "{component}"
+tokens = ["demo-sales-v1"]
+outbound = ["http://127.0.0.1:*"]
+
+[[tenant]]
+name = "signals"
+component = "{component}"
+tokens = ["demo-signals-v1"]
+outbound = ["http://127.0.0.1:*"]
+"#
+    )
+}
+
+/// `<storyboard>/<phase> › <step title> #n` → passed, from the official
+/// runner's `--json` report (a skip counts as passed unless its
+/// prerequisite failed, in both runners).
+fn official(h: &Hostel, (tenant, token, ids): (&str, &str, &[&str])) -> BTreeMap<String, bool> {
+    let url = format!("http://{}/{tenant}/mcp", h.addr);
+    let out = Command::new(sdk().join("../../.bin/adcp"))
+        .args(["storyboard", "run", &url, "--storyboards", &ids.join(","), "--protocol", "mcp", "--auth", token])
+        .args(["--allow-http", "--webhook-receiver", "--timeout", "120", "--json"])
+        .output()
+        .expect("run the official AdCP runner");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("official runner on {tenant}: {e}; stderr:\n{}", String::from_utf8_lossy(&out.stderr)));
+    let mut steps = Vec::new();
+    for track in report["tracks"].as_array().unwrap() {
+        for scenario in track["scenarios"].as_array().unwrap() {
+            for s in scenario["steps"].as_array().unwrap() {
+                steps.push((format!("{} › {}", scenario["scenario"].as_str().unwrap(), s["step"].as_str().unwrap()), s["passed"] == true));
+            }
+        }
+    }
+    numbered(steps)
+}
+
+/// `hostel storyboard run`.
+fn hostel(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hostel")).arg("storyboard").arg("run").args(args).output().expect("run hostel storyboard")
+}
+
+/// The same map from `hostel storyboard run --format json`, and the
+/// report's count of failed steps (skips, even for a failed prerequisite,
+/// are not failures in either runner's totals).
+fn ours(component: &str, (tenant, _, ids): (&str, &str, &[&str]), cache: &Path) -> (BTreeMap<String, bool>, u64) {
+    let bundle = bundle();
+    let mut args = vec!["--component", component, "--format", "json", "--jobs", "2", "--bundle", bundle.to_str().unwrap()];
+    args.extend(["--cache-dir", cache.to_str().unwrap()]);
+    args.extend(ids);
+    let out = hostel(&args);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("hostel storyboard run for {tenant}: {e}; stderr:\n{}", String::from_utf8_lossy(&out.stderr)));
+    let mut steps = Vec::new();
+    for sb in report["storyboards"].as_array().unwrap() {
+        assert_eq!(sb.get("error"), None, "{tenant}: {}", sb);
+        for phase in sb["phases"].as_array().unwrap() {
+            for s in phase["steps"].as_array().unwrap() {
+                let key = format!(
+                    "{}/{} › {}",
+                    sb["storyboard_id"].as_str().unwrap(),
+                    phase["phase_id"].as_str().unwrap(),
+                    s["title"].as_str().unwrap()
+                );
+                steps.push((key, s["passed"] == true));
+            }
+        }
+    }
+    (numbered(steps), report["failed"].as_u64().unwrap())
+}
+
+/// Keys made unique by occurrence (a phase may repeat a title).
+fn numbered(steps: Vec<(String, bool)>) -> BTreeMap<String, bool> {
+    let mut out = BTreeMap::new();
+    for (key, passed) in steps {
+        let n = (1..).find(|n| !out.contains_key(&format!("{key} #{n}"))).unwrap();
+        out.insert(format!("{key} #{n}"), passed);
+    }
+    out
+}
+
+fn disagreements(theirs: &BTreeMap<String, bool>, mine: &BTreeMap<String, bool>) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = theirs.keys().chain(mine.keys()).collect();
+    keys.into_iter()
+        .filter(|k| theirs.get(*k) != mine.get(*k))
+        .map(|k| format!("{k}: official {:?}, hostel {:?}", theirs.get(k), mine.get(k)))
+        .collect()
+}
+
+/// Both runners, every applicable storyboard, both tenants; returns the
+/// steps that did not pass (which both agree on) and the failure total.
+fn agree(component: &str) -> (Vec<String>, u64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let h = Hostel::start_in(tmp.path(), &config(component));
+    let (mut failed, mut total) = (Vec::new(), 0);
+    let mut problems = Vec::new();
+    for tenant in [SALES, SIGNALS] {
+        let theirs = official(&h, tenant);
+        let (mine, failures) = ours(component, tenant, &tmp.path().join("cache"));
+        total += failures;
+        assert!(theirs.len() > 5, "{}: the official runner graded almost nothing: {theirs:?}", tenant.0);
+        problems.extend(disagreements(&theirs, &mine).into_iter().map(|d| format!("{}: {d}", tenant.0)));
+        failed.extend(mine.iter().filter(|(_, p)| !**p).map(|(k, _)| format!("{}: {k}", tenant.0)));
+    }
+    assert!(problems.is_empty(), "the runners disagree on {} steps:\n{}", problems.len(), problems.join("\n"));
+    (failed, total)
+}
+
+#[test]
+fn storyboards_agree_with_the_official_runner() {
+    let (not_passed, failures) = agree(TRAINING_AGENT_COMPONENT);
+    // deterministic_testing's SI phases skip (no si_* tools) and cascade
+    // `prerequisite_failed` into later phases in both runners; nothing that
+    // ran failed.
+    assert_eq!(failures, 0, "both runners agree, but steps failed: {not_passed:#?}");
+    assert!(not_passed.iter().all(|k| k.contains("deterministic_testing/")), "{not_passed:#?}");
+}
+
+#[test]
+fn a_broken_guest_fails_the_same_steps_in_both_runners() {
+    let (not_passed, failures) = agree(TRAINING_AGENT_BROKEN_COMPONENT);
+    assert!(failures > 0, "a guest without the required account_id passed everything: {not_passed:#?}");
+    assert!(not_passed.iter().any(|k| k.contains("Establish account")), "{not_passed:#?}");
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// A storyboard outside the bundle that calls `task` on the misbehave guest.
+fn misbehave_storyboard(id: &str, task: &str, check: &str) -> String {
+    format!(
+        r#"
+id: {id}
+title: "{id}"
+phases:
+  - id: only
+    title: "Only phase"
+    steps:
+      - id: call
+        title: "Call {task}"
+        task: {task}
+        sample_request: {{}}
+        validations:
+          - check: {check}
+            description: "checked"
+"#
+    )
+}
+
+fn run_misbehave(dir: &Path, files: &[&str], format: &str) -> Output {
+    let bundle = bundle();
+    let mut args = vec!["--component", MISBEHAVE_COMPONENT, "--format", format, "--bundle", bundle.to_str().unwrap()];
+    args.extend(["--cache-dir", dir.to_str().unwrap()]);
+    args.extend(files);
+    hostel(&args)
+}
+
+/// A guest that traps mid-run fails that step with the reason, and the run
+/// goes on with the next storyboard; an unknown check kind fails loudly.
+#[test]
+fn traps_and_unknown_checks_fail_the_step_and_the_run_continues() {
+    let tmp = tempfile::tempdir().unwrap();
+    let trap = write(tmp.path(), "trap.yaml", &misbehave_storyboard("trap_story", "panic", "field_present"));
+    let unknown = write(tmp.path(), "unknown.yaml", &misbehave_storyboard("unknown_check", "probe_host", "telepathy"));
+    let out = run_misbehave(tmp.path(), &[&trap, &unknown], "json");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = |i: usize| report["storyboards"][i]["phases"][0]["steps"][0].clone();
+    assert_eq!(step(0)["passed"], false);
+    assert!(step(0)["error"].as_str().unwrap().contains("trap") || step(0)["error"].as_str().unwrap().contains("panic"), "{}", step(0));
+    let checks = step(1)["validations"].as_array().unwrap().clone();
+    assert!(checks.iter().any(|c| c["passed"] == false && c.to_string().contains("telepathy")), "{checks:?}");
+    assert_eq!(report["failures"].as_array().unwrap().len(), 2, "{report}");
+}
+
+/// Unusable input exits 2 and says where: YAML errors with line and
+/// column, unknown ids, unreadable components.
+#[test]
+fn unusable_input_exits_2_with_a_precise_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = write(tmp.path(), "bad.yaml", "id: x\nphases:\n  - id: [unclosed\n");
+    let out = run_misbehave(tmp.path(), &[&bad], "text");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 3") && stderr.contains("column"), "{stderr}");
+
+    let out = run_misbehave(tmp.path(), &["no_such_storyboard"], "text");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no storyboard `no_such_storyboard`"), "{stderr}");
+
+    let bundle = bundle();
+    let out = hostel(&["--component", "/nonexistent.wasm", "--bundle", bundle.to_str().unwrap(), "capability_discovery"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent.wasm"), "{stderr}");
+
+    // One good storyboard next to a bad file: the good one still runs and
+    // the report names the bad one.
+    let good = write(tmp.path(), "good.yaml", &misbehave_storyboard("good_story", "probe_host", "field_present"));
+    let out = run_misbehave(tmp.path(), &[&bad, &good], "json");
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = report["storyboards"].as_array().unwrap().iter().map(|s| s["storyboard_id"].as_str().unwrap()).collect();
+    assert!(ids.contains(&"good_story"), "{report}");
+    assert!(report.to_string().contains("bad.yaml"), "{report}");
+}
+
+/// JUnit for CI systems: a suite per storyboard, a case per step.
+#[test]
+fn junit_report_has_a_case_per_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = bundle();
+    let report = tmp.path().join("report.xml");
+    let out = hostel(&[
+        "--component",
+        TRAINING_AGENT_COMPONENT,
+        "--format",
+        "junit",
+        "--output",
+        report.to_str().unwrap(),
+        "--cache-dir",
+        tmp.path().to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "capability_discovery",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let xml = std::fs::read_to_string(report).unwrap();
+    assert!(xml.contains("<testsuite name=\"capability_discovery\""), "{xml}");
+    assert!(xml.matches("<testcase ").count() >= 2 && !xml.contains("<failure"), "{xml}");
+}
