@@ -178,16 +178,7 @@ fn adcp_error(view: &StepView<'_>) -> Option<(String, serde_json::Map<String, Va
     Some((code.to_owned(), envelope.clone()))
 }
 
-/// JavaScript truthiness of a JSON value.
-fn js_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
+use super::context::js::truthy_value as js_truthy;
 
 /// A non-empty string (default-invariants.js `asString`).
 fn as_str(v: Option<&Value>) -> Option<&str> {

@@ -9,7 +9,7 @@ const MAX_PATH_LENGTH: usize = 1024;
 /// path.js `RESOLVE_PATH_ALL_MAX`: `resolve_path_all` stops after this many values.
 pub const RESOLVE_PATH_ALL_MAX: usize = 10_000;
 /// path.js `FORBIDDEN_KEYS`: never resolved, whatever the document holds.
-const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
+pub(crate) const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
 
 /// One parsed path segment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -141,9 +141,7 @@ pub fn mint_operation_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn truthy(v: &Value) -> bool {
-    !matches!(v, Value::Null | Value::Bool(false)) && v != "" && v.as_f64() != Some(0.0)
-}
+use super::context::js::truthy_value as truthy;
 
 #[cfg(test)]
 mod tests {

@@ -45,6 +45,11 @@ pub(crate) fn truthy(v: Option<&Value>) -> bool {
     }
 }
 
+/// [`truthy`] of a value that is present (`if (v)` on a JSON value).
+pub(crate) fn truthy_value(v: &Value) -> bool {
+    truthy(Some(v))
+}
+
 /// `obj?.[key]` for a plain member access (own members of objects only; anything else is undefined).
 pub(crate) fn prop<'a>(v: Option<&'a Value>, key: &str) -> Option<&'a Value> {
     defined(v.and_then(|v| v.as_object()).and_then(|o| o.get(key)))

@@ -250,16 +250,7 @@ pub(super) fn code_from_error_string(raw: &str) -> Option<String> {
     Some(if coded { head } else { raw.to_owned() })
 }
 
-/// JavaScript truthiness of a JSON value (absent = `Value::Null`).
-pub(crate) fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
+pub(crate) use crate::storyboard::context::js::truthy_value as truthy;
 
 /// JavaScript `String(v)` of a JSON value.
 pub(crate) fn js_string(v: &Value) -> String {

@@ -8,8 +8,8 @@ use crate::storyboard::context::{Context, Slot};
 use crate::storyboard::path::{parse_path, Segment};
 use serde_json::{Map, Value};
 
-/// path.js `FORBIDDEN_KEYS`: never written.
-const FORBIDDEN_KEYS: [&str; 3] = ["__proto__", "constructor", "prototype"];
+/// path.js `FORBIDDEN_KEYS` are never written either.
+use crate::storyboard::path::FORBIDDEN_KEYS;
 
 /// context.js `applyContextInputs`: for each `{ key, inject_at }` whose key is in the context
 /// (even as `undefined`), write the context value at the path.
