@@ -72,19 +72,52 @@ impl Bundle {
         let (path, doc) = self.by_id(id).with_context(|| {
             let mut known: Vec<&str> = self.all.iter().filter_map(|(_, d)| d["id"].as_str()).filter(|i| !i.contains('/')).collect();
             known.sort();
+            known.dedup();
             format!("no storyboard `{id}` in bundle `{}`; known: {}", self.root.display(), known.join(", "))
         })?;
         self.storyboard(path.clone(), doc.clone())
     }
 
-    fn storyboard(&self, path: PathBuf, doc: Value) -> Result<Storyboard> {
+    fn storyboard(&self, path: PathBuf, mut doc: Value) -> Result<Storyboard> {
         let id = doc["id"].as_str().with_context(|| format!("`{}` has no string `id`", path.display()))?.to_owned();
+        resolve_contributes(&mut doc, &id)?;
         let test_kit = match doc["prerequisites"]["test_kit"].as_str() {
             Some(kit) => Some(read_yaml(&self.root.join(kit)).with_context(|| format!("storyboard `{id}`: test kit `{kit}`"))?),
             None => None,
         };
         Ok(Storyboard { id, doc, path, test_kit })
     }
+}
+
+/// loader.js: `contributes: true` is shorthand, legal only in a phase with
+/// a `branch_set`, for `contributes_to: <branch_set.id>`; a string
+/// `contributes_to` there must name that same flag.
+fn resolve_contributes(doc: &mut Value, id: &str) -> Result<()> {
+    for phase in doc["phases"].as_array_mut().map(Vec::as_mut_slice).unwrap_or_default() {
+        let flag = phase["branch_set"]["id"].as_str().map(str::to_owned);
+        for step in phase["steps"].as_array_mut().map(Vec::as_mut_slice).unwrap_or_default() {
+            let Some(step) = step.as_object_mut() else { continue };
+            let step_id = step.get("id").and_then(Value::as_str).unwrap_or_default().to_owned();
+            if let Some(shorthand) = step.remove("contributes") {
+                anyhow::ensure!(
+                    !step.contains_key("contributes_to"),
+                    "[{id}] step '{step_id}' declares both 'contributes' and 'contributes_to' — pick one"
+                );
+                if shorthand == true {
+                    let flag = flag.clone().with_context(|| {
+                        format!("[{id}] step '{step_id}': 'contributes: true' is only legal inside a phase that declares branch_set")
+                    })?;
+                    step.insert("contributes_to".into(), flag.into());
+                }
+            } else if let (Some(to), Some(flag)) = (step.get("contributes_to").and_then(Value::as_str), &flag) {
+                anyhow::ensure!(
+                    to == flag,
+                    "[{id}] step '{step_id}': contributes_to='{to}' must equal enclosing phase's branch_set.id='{flag}'"
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Resolves command-line inputs (files, directories, ids) to storyboards in

@@ -5,12 +5,15 @@
 //! Check kinds outside this port fail loudly ("unsupported check kind"),
 //! where the official runner would grade them `not_applicable` and pass.
 
+mod http;
+mod more;
 mod refs;
 mod schema;
 
+pub use more::{grade_assert_contribution, Extras};
 pub use schema::Schemas;
 
-use super::outcome::{js_string, Dispatch, Outcome};
+use super::outcome::{js_string, Outcome};
 use super::path::resolve_path;
 use super::Check;
 use serde_json::Value;
@@ -26,6 +29,7 @@ struct Grading<'a> {
     schemas: &'a Schemas,
     resolve_ctx: &'a dyn Fn(&Value) -> Value,
     agent_url: &'a str,
+    extras: &'a Extras<'a>,
 }
 
 /// Grades `step`'s `validations` against what its call of `task` produced.
@@ -46,11 +50,24 @@ pub fn grade_at(
     resolve_ctx: &dyn Fn(&Value) -> Value,
     agent_url: &str,
 ) -> Vec<Check> {
+    grade_with(task, step, outcome, schemas, resolve_ctx, &Extras { agent_url, ..Extras::default() })
+}
+
+/// As [`grade`], with the run-wide facts some check kinds read (agent URL,
+/// contribution flags, raw-probe headers, controller capabilities).
+pub fn grade_with(
+    task: &str,
+    step: &Value,
+    outcome: &Outcome,
+    schemas: &Schemas,
+    resolve_ctx: &dyn Fn(&Value) -> Value,
+    extras: &Extras,
+) -> Vec<Check> {
     let Some(validations) = step["validations"].as_array() else {
         return Vec::new();
     };
     let outcome = &outcome.clone().for_task(task).for_step(step["expect_error"] == true);
-    let g = Grading { task, step, outcome, data: outcome.data(), schemas, resolve_ctx, agent_url };
+    let g = Grading { task, step, outcome, data: outcome.data(), schemas, resolve_ctx, agent_url: extras.agent_url, extras };
     validations.iter().map(|v| run(&resolved(v, resolve_ctx), &g)).collect()
 }
 
@@ -88,8 +105,17 @@ fn run(v: &Value, g: &Grading) -> Check {
         "field_value_or_absent" | "envelope_field_value_or_absent" => field_value(v, kind, g, true),
         "status_code" => status_code(v, g),
         "error_code" => error_code(v, g),
-        "http_status" => http_status(v, g),
+        "http_status" => http::http_status(v, g),
+        "http_status_in" => http::http_status_in(v, g),
+        "on_401_require_header" => http::on_401_require_header(v, g),
+        "resource_equals_agent_url" => http::resource_equals_agent_url(v, g),
         "refs_resolve" => refs::refs_resolve(v, g),
+        "field_contains" => more::field_contains(v, g),
+        "field_less_than" => more::field_less_than(v, g),
+        "field_equals_context" => more::field_equals_context(v, g),
+        "any_of" => more::any_of(v, g.extras.contributions),
+        "a2a_submitted_artifact" | "a2a_context_continuity" => more::a2a_not_captured(v, kind),
+        "upstream_traffic" => more::upstream_traffic(v, g),
         _ => fail(kind, v, format!("unsupported check kind `{kind}`")),
     }
 }
@@ -214,23 +240,6 @@ fn error_code(v: &Value, g: &Grading) -> Check {
     fail("error_code", v, format!("Expected error code \"{}\", got \"{got}\"", js_string(expected)))
 }
 
-/// validations.js `validateHttpStatus`: only on raw-probe steps (the SDK
-/// path has no HTTP result to look at).
-fn http_status(v: &Value, g: &Grading) -> Check {
-    if g.outcome.dispatch() != Dispatch::RawProbe {
-        return fail("http_status", v, "Validation \"http_status\" requires an HTTP probe result but this step was an MCP task.".into());
-    }
-    let status = g.outcome.status();
-    match v.get("value").and_then(Value::as_f64) {
-        Some(want) if want == f64::from(status) => check("http_status", v, None),
-        _ => fail(
-            "http_status",
-            v,
-            format!("Expected HTTP {}, got {status}", v.get("value").map_or_else(|| "undefined".to_owned(), js_string)),
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,9 +344,9 @@ mod tests {
     #[test]
     fn unsupported_kinds_and_http_status() {
         let o = answer(json!({}), false);
-        let step = json!({"validations": [{"check": "field_contains", "path": "x", "value": 1}, {"check": "http_status", "value": 200}, {"check": "status_code"}]});
+        let step = json!({"validations": [{"check": "bogus_check", "path": "x", "value": 1}, {"check": "http_status", "value": 200}, {"check": "status_code"}]});
         let got = run_checks("get_products", &step, &o);
-        assert_eq!(got[0], (false, Some("unsupported check kind `field_contains`".to_owned())));
+        assert_eq!(got[0], (false, Some("unsupported check kind `bogus_check`".to_owned())));
         assert_eq!(
             got[1],
             (false, Some("Validation \"http_status\" requires an HTTP probe result but this step was an MCP task.".to_owned()))

@@ -33,7 +33,11 @@ pub struct RunArgs {
     /// Component to test (a wasm32-wasip2 component file).
     #[arg(long)]
     pub component: Option<PathBuf>,
-    /// Test this tenant of the config file instead (its component and limits).
+    /// Tenant name the component runs as with `--component` (a component
+    /// may serve a different role per name, as the training agent does).
+    #[arg(long, default_value = "storyboard", requires = "component")]
+    pub name: String,
+    /// Test this tenant of the config file instead (its component, name and limits).
     #[arg(long)]
     pub tenant: Option<String>,
     /// Config file for `--tenant`.
@@ -42,7 +46,8 @@ pub struct RunArgs {
     /// Storyboard YAML files, directories of them, or ids in the bundle.
     #[arg(required = true)]
     pub storyboards: Vec<String>,
-    /// Compliance bundle to look ids up in (`@adcp/sdk`'s `compliance/cache/<version>`).
+    /// Compliance bundle to look ids up in (`@adcp/sdk`'s `compliance/cache/<version>`;
+    /// default: the one under `./node_modules/@adcp/sdk` or `./tests/adcp/node_modules/@adcp/sdk`).
     #[arg(long, env = "HOSTEL_ADCP_BUNDLE")]
     pub bundle: Option<PathBuf>,
     /// AdCP JSON schemas (default: next to the bundle, as `@adcp/sdk` lays them out).
@@ -79,7 +84,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
 }
 
 async fn run_async(args: &RunArgs) -> Result<u8> {
-    let (storyboards, unusable) = bundle::resolve(&args.storyboards, args.bundle.as_deref());
+    let default_bundle = args.bundle.clone().or_else(installed_bundle);
+    let (storyboards, unusable) = bundle::resolve(&args.storyboards, default_bundle.as_deref());
     // Said at once on stderr, whatever the format: the report (which also
     // lists them) may be going to a file nobody reads on failure.
     for e in &unusable {
@@ -88,7 +94,7 @@ async fn run_async(args: &RunArgs) -> Result<u8> {
     let bundle_root = storyboards
         .first()
         .and_then(|s| bundle::Bundle::root_of(&s.path))
-        .or_else(|| args.bundle.clone())
+        .or_else(|| default_bundle.clone())
         .context("no storyboard to run")?;
     let schemas_dir = bundle::schemas_dir(args.schemas.as_deref(), &bundle_root)
         .with_context(|| format!("no AdCP JSON schemas found for bundle `{}`: pass --schemas", bundle_root.display()))?;
@@ -135,11 +141,23 @@ async fn run_async(args: &RunArgs) -> Result<u8> {
     })
 }
 
+/// The bundle of an `@adcp/sdk` installed here (`npm i @adcp/sdk`), or of
+/// the one this repository's tests pin: the version it declares in `ADCP_VERSION`.
+fn installed_bundle() -> Option<PathBuf> {
+    ["node_modules/@adcp/sdk", "tests/adcp/node_modules/@adcp/sdk"].iter().find_map(|sdk| {
+        let sdk = std::path::Path::new(sdk);
+        let version = std::fs::read_to_string(sdk.join("ADCP_VERSION")).ok()?;
+        let dir = sdk.join("compliance/cache").join(version.trim());
+        dir.is_dir().then_some(dir)
+    })
+}
+
 /// The tenant under test, compiled through the cache `serve` uses.
 async fn load_tenant(args: &RunArgs) -> Result<crate::tenants::Tenant> {
     let (tenant, limits) = match (&args.component, &args.tenant) {
         (Some(component), _) => {
-            let mut t = TenantSettings::default().into_config("storyboard");
+            crate::router::validate_tenant_name(&args.name)?;
+            let mut t = TenantSettings::default().into_config(&args.name);
             t.component = component.clone();
             (t, Limits::default())
         }

@@ -41,6 +41,10 @@ pub(super) struct Run<'a> {
     pub storyboard: &'a Storyboard,
     /// How each step that ran ended (for `triggered_by`).
     pub prior: HashMap<String, PriorStep>,
+    /// Flags passed steps contributed (`contributes_to`), read by `any_of`.
+    pub contributions: std::collections::HashSet<String>,
+    /// The first `(phase, step)` that contributed each flag.
+    pub contribution_sources: HashMap<String, (String, String)>,
 }
 
 /// Runs `sb` in a sandbox of its own; `progress` sees each step as it ends.
@@ -61,6 +65,16 @@ pub async fn run(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepResul
 async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepResult) + Sync)) -> anyhow::Result<Vec<PhaseResult>> {
     let doc = &sb.doc;
     let phases = doc["phases"].as_array().ok_or_else(|| anyhow::anyhow!("`phases` must be a list"))?;
+    // Transport-level storyboards grade the HTTP server (authentication,
+    // RFC 9421 signatures), which an in-process run bypasses by design.
+    if matches!(doc["track"].as_str(), Some("security" | "security_transport")) {
+        let detail = format!(
+            "storyboard `{}` tests the HTTP transport (track `{}`), which hostel's in-process runner bypasses; run the official runner against `hostel serve` for it",
+            sb.id,
+            doc["track"].as_str().unwrap_or_default()
+        );
+        return Ok(vec![synthetic("not_in_process", "Not applicable in-process", "Skipped — transport-level storyboard", &detail)]);
+    }
     let mut invariants = Invariants::for_storyboard(doc).map_err(anyhow::Error::msg)?;
     let receiver = Receiver::start().await?;
     let sandbox = Sandbox::new(&env.tenant, Some(&receiver.base_url()), env.auth.clone()).await?;
@@ -83,19 +97,15 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
         schemas: &env.schemas,
         storyboard: sb,
         prior: HashMap::new(),
+        contributions: Default::default(),
+        contribution_sources: HashMap::new(),
     };
     // Per-step webhook URLs exist before any step runs, so a receiver
     // policy (retry-replay) is armed before the step that triggers it.
     let ctx = &run.ctx;
     webhook::arm(doc, &run.receiver, &mut |s| ctx.ensure_step_operation_id(s));
-    if let Some(skip) = not_applicable(&run) {
-        return Ok(vec![PhaseResult {
-            phase_id: "not_applicable".into(),
-            phase_title: skip.clone(),
-            passed: true,
-            optional: false,
-            steps: Vec::new(),
-        }]);
+    if let Some(phase) = not_applicable(&run) {
+        return Ok(vec![phase]);
     }
 
     let mut out = Vec::new();
@@ -134,8 +144,10 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
             let mut r = if seeding_broke {
                 skipped(step, &phase_id, "controller_seeding_failed", true, "Skipped: controller seeding failed.")
             } else if stateful && tripped.is_some() {
-                let task = step["task"].as_str().unwrap_or_default();
-                if !run.tools.iter().any(|t| t == task) && !task.starts_with("expect_webhook") {
+                let task = super::request::resolve_task_name(step, &run.opts).unwrap_or_default();
+                // runner.js checks the tool list even for runner-side tasks
+                // (`expect_webhook*`), so those become benign `missing_tool` skips.
+                if !run.tools.iter().any(|t| *t == task) {
                     skipped(step, &phase_id, "missing_tool", true, &format!("Agent did not advertise tool \"{task}\"."))
                 } else {
                     let why = format!("Skipped: prior stateful step \"{}\" failed; state never materialized.", tripped.unwrap_or_default());
@@ -158,6 +170,12 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
             };
             r.phase_id = phase_id.clone();
             let step_id = r.step_id.clone();
+            if !r.skipped && r.passed && contributes_if(step, &run.prior) {
+                if let Some(flag) = step["contributes_to"].as_str() {
+                    run.contributions.insert(flag.to_owned());
+                    run.contribution_sources.entry(flag.to_owned()).or_insert_with(|| (phase_id.clone(), step_id.clone()));
+                }
+            }
             run.prior.insert(step_id.clone(), PriorStep { passed: r.passed, skipped: r.skipped });
             if r.skipped {
                 let hard = matches!(r.skip_reason.as_deref(), Some("missing_tool" | "missing_test_controller"));
@@ -182,7 +200,48 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
         out.push(result);
         prior_phases.push(phase_id);
     }
+    regrade_branch_sets(phases, &mut out, &run.contribution_sources);
     Ok(out)
+}
+
+/// runner.js `resolveBranchSets` + `applyBranchSetGrading`: phases that
+/// are alternative branches (`branch_set`, or optional phases contributing
+/// a flag some `assert_contribution` step accepts with `any_of`). When a
+/// peer phase contributed the flag, this phase's failures are moot: its
+/// failed steps become `peer_branch_taken` skips. Failures in required
+/// phases stand.
+fn regrade_branch_sets(phases: &[Value], out: &mut [PhaseResult], sources: &HashMap<String, (String, String)>) {
+    let any_of_flags: Vec<&str> = phases
+        .iter()
+        .flat_map(|p| p["steps"].as_array().map(Vec::as_slice).unwrap_or_default())
+        .filter(|s| s["task"] == "assert_contribution")
+        .flat_map(|s| s["validations"].as_array().map(Vec::as_slice).unwrap_or_default())
+        .filter(|v| v["check"] == "any_of")
+        .flat_map(|v| v["allowed_values"].as_array().map(Vec::as_slice).unwrap_or_default())
+        .filter_map(Value::as_str)
+        .collect();
+    for def in phases {
+        let branch = match def.get("branch_set") {
+            Some(b) => (b["semantics"] == "any_of").then(|| b["id"].as_str()).flatten(),
+            None if def["optional"] == true => def["steps"]
+                .as_array()
+                .and_then(|steps| steps.iter().filter_map(|s| s["contributes_to"].as_str()).find(|f| any_of_flags.contains(f))),
+            None => None,
+        };
+        let (Some(flag), Some(id)) = (branch, def["id"].as_str()) else { continue };
+        let Some((source_phase, source_step)) = sources.get(flag).filter(|(p, _)| p != id) else { continue };
+        let Some(result) = out.iter_mut().find(|r| r.phase_id == id) else { continue };
+        if !result.optional {
+            continue;
+        }
+        let detail = format!("{flag} contributed by {source_phase}.{source_step} — {id} is moot");
+        for step in result.steps.iter_mut().filter(|s| !s.passed && !s.skipped) {
+            step.passed = true;
+            step.skipped = true;
+            step.skip_reason = Some("peer_branch_taken".into());
+            step.error = Some(detail.clone());
+        }
+    }
 }
 
 /// The step whose failure skips stateful steps of `phase`: its own, or one
@@ -198,6 +257,18 @@ fn cascade_trigger(phase: &Value, id: &str, prior: &[String], cascades: &HashMap
     deps.iter().find_map(|d| cascades.get(d).cloned())
 }
 
+/// runner.js `evalContributesIf`: no condition is true;
+/// `prior_step.<id>.passed` needs that step to have passed, not skipped;
+/// anything else is false.
+fn contributes_if(step: &Value, prior: &HashMap<String, PriorStep>) -> bool {
+    let Some(expr) = step["contributes_if"].as_str().map(str::trim) else { return true };
+    let id = expr.strip_prefix("prior_step.").and_then(|r| r.strip_suffix(".passed"));
+    match id.filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        Some(id) => prior.get(id).is_some_and(|p| p.passed && !p.skipped),
+        None => false,
+    }
+}
+
 /// `skip_if: [!]test_kit.<path>`; other grammar runs the phase (runner.js `shouldSkipPhase`).
 fn skip_phase(phase: &Value, test_kit: Option<&Value>) -> bool {
     let Some(expr) = phase["skip_if"].as_str().map(str::trim) else { return false };
@@ -208,23 +279,40 @@ fn skip_phase(phase: &Value, test_kit: Option<&Value>) -> bool {
     truthy != negated
 }
 
-/// Why the whole storyboard does not apply to this agent, if it does not:
-/// none of its `required_tools`, or a `requires_capability` it declared otherwise.
-fn not_applicable(run: &Run<'_>) -> Option<String> {
+/// The one-step phase the official runner reports for a storyboard that
+/// does not apply (runner.js `buildCapabilityUnsupportedResult`,
+/// `buildRequiredToolsMissingResult`): the agent declared a
+/// `requires_capability` otherwise, or advertises none of `required_tools`.
+fn not_applicable(run: &Run<'_>) -> Option<PhaseResult> {
     let doc = &run.storyboard.doc;
-    if let Some(required) = doc["required_tools"].as_array().filter(|r| !r.is_empty()) {
-        if !required.iter().any(|t| t.as_str().is_some_and(|t| run.tools.iter().any(|have| have == t))) {
-            return Some(format!("agent does not advertise any of {}", Value::Array(required.clone())));
-        }
-    }
     let cap = &doc["requires_capability"];
     if let (Some(path), Some(caps)) = (cap["path"].as_str(), &run.capabilities) {
         let actual = path.split('.').try_fold(caps, |v, k| v.get(k));
-        if actual.is_some_and(|a| *a != cap["equals"]) {
-            return Some(format!("capability `{path}` is not {}", cap["equals"]));
+        // Absent means "not declared": the storyboard runs (runner.js).
+        if let Some(actual) = actual.filter(|a| **a != cap["equals"]) {
+            let detail = format!("Capability predicate `{path} === {}` not satisfied: agent declared {actual}.", cap["equals"]);
+            let title = "Storyboard skipped: capability not supported by this agent";
+            return Some(synthetic("capability_unsupported", "Capability unsupported", title, &detail));
         }
     }
+    let required: Vec<&str> = doc["required_tools"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    if !required.is_empty() && !required.iter().any(|t| run.tools.iter().any(|have| have == t)) {
+        let detail = format!("agent does not advertise any of [{}]", required.join(", "));
+        return Some(synthetic("missing_tool", "Skipped — required tools not advertised", &format!("Skipped — {detail}"), &detail));
+    }
     None
+}
+
+/// A phase of one skipped step, standing for a storyboard that did not run.
+fn synthetic(id: &str, phase_title: &str, title: &str, detail: &str) -> PhaseResult {
+    let step = serde_json::json!({ "id": id, "title": title, "task": "" });
+    PhaseResult {
+        phase_id: id.into(),
+        phase_title: phase_title.into(),
+        passed: true,
+        optional: false,
+        steps: vec![skipped(&step, id, id, true, detail)],
+    }
 }
 
 /// A step that did not run.

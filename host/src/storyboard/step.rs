@@ -14,14 +14,29 @@ use std::time::Instant;
 
 /// Runs `step` of phase `phase_id`.
 pub(super) async fn execute(run: &mut Run<'_>, step: &Value, phase_id: &str) -> StepResult {
-    let task = step["task"].as_str().unwrap_or_default().to_owned();
-    if task.starts_with("expect_webhook") {
+    let raw_task = step["task"].as_str().unwrap_or_default();
+    if raw_task.starts_with("expect_webhook") {
         return webhook_step(run, step, phase_id);
     }
-    if task.is_empty() || task.starts_with("$test_kit.") {
-        return failed(step, phase_id, &task, format!("step task `{task}` cannot be resolved: test-kit task references are not supported"));
+    // `$test_kit.<path>` tasks resolve against the test kit, else `task_default`.
+    let Some(task) = request::resolve_task_name(step, &run.opts).filter(|t| !t.is_empty()) else {
+        let why = format!("Step task \"{raw_task}\" references a test-kit field that resolved to nothing and no task_default is set.");
+        return failed(step, phase_id, raw_task, why);
+    };
+    if task == "assert_contribution" {
+        return assert_contribution(run, step, phase_id);
     }
-    for unsupported in ["auth", "contributes_to"] {
+    // runner.js `executeProbeStep`: raw HTTP probes of the agent's URL
+    // (OAuth metadata, request signing) have no in-process equivalent.
+    if PROBE_TASKS.contains(&task.as_str()) {
+        return failed(
+            step,
+            phase_id,
+            &task,
+            format!("probe step `{task}` needs the agent's public URL; hostel's in-process runner does not run it"),
+        );
+    }
+    for unsupported in ["auth"] {
         if step.get(unsupported).is_some() {
             return failed(step, phase_id, &task, format!("step key `{unsupported}` is not supported by hostel's runner"));
         }
@@ -82,7 +97,8 @@ pub(super) async fn execute(run: &mut Run<'_>, step: &Value, phase_id: &str) -> 
     let duration_ms = started.elapsed().as_secs_f64() * 1e3;
     let outcome = read(answer.status, &answer.body, answer.content_type.as_deref()).for_task(&task).for_step(expect_error);
     let ctx = &mut run.ctx;
-    let mut validations = checks::grade(&task, step, &outcome, run.schemas, &|v: &Value| ctx.inject(v, step_id));
+    let extras = checks::Extras { contributions: Some(&run.contributions), ..Default::default() };
+    let mut validations = checks::grade_with(&task, step, &outcome, run.schemas, &|v: &Value| ctx.inject(v, step_id), &extras);
     let passed = checks::step_passed(step, &outcome, &[]);
     if passed {
         if let Some(data) = outcome.data() {
@@ -135,6 +151,30 @@ fn webhook_step(run: &mut Run<'_>, step: &Value, phase_id: &str) -> StepResult {
         duration_ms: started.elapsed().as_secs_f64() * 1e3,
         validations,
         error: None,
+        request: None,
+        response: None,
+    }
+}
+
+/// probes.js `PROBE_TASKS` other than `assert_contribution`.
+const PROBE_TASKS: &[&str] = &["protected_resource_metadata", "oauth_auth_server_metadata", "request_signing_probe"];
+
+/// An `assert_contribution` step: no call, its checks read the flags
+/// earlier steps contributed (`contributes_to`).
+fn assert_contribution(run: &Run<'_>, step: &Value, phase_id: &str) -> StepResult {
+    let validations = checks::grade_assert_contribution(step, &run.contributions);
+    let passed = validations.iter().all(|c| c.passed);
+    StepResult {
+        step_id: step["id"].as_str().unwrap_or_default().to_owned(),
+        phase_id: phase_id.to_owned(),
+        title: step["title"].as_str().unwrap_or_default().to_owned(),
+        task: "assert_contribution".into(),
+        passed,
+        skipped: false,
+        skip_reason: None,
+        duration_ms: 0.0,
+        validations,
+        error: (!passed).then(|| "Probe validations failed.".to_owned()),
         request: None,
         response: None,
     }

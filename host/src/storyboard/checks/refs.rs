@@ -214,6 +214,7 @@ mod tests {
             schemas: schemas(),
             resolve_ctx: &resolve,
             agent_url: AGENT,
+            extras: &super::super::Extras { agent_url: AGENT, ..Default::default() },
         };
         refs_resolve(&v, &g)
     }
