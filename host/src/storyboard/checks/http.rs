@@ -169,7 +169,7 @@ pub(super) fn resource_equals_agent_url(v: &Value, g: &Grading) -> Check {
 }
 
 /// `new URL(url)` pieces: lowercase scheme, `host` (lowercase, default port dropped), path ("/" when empty).
-fn url_parts(url: &str) -> Option<(String, String, String)> {
+pub(super) fn url_parts(url: &str) -> Option<(String, String, String)> {
     let m = URL.captures(url)?;
     let scheme = m[1].to_ascii_lowercase();
     let mut host = m[2].to_ascii_lowercase();

@@ -15,9 +15,6 @@ type Ref = Map<String, Value>;
 /// validations.js `REF_FIELD_MAX_LEN`: longer ref fields are cut in reports.
 const REF_FIELD_MAX_LEN: usize = 512;
 
-/// `scheme://[userinfo@]host[:port]path`, what canonicalization needs of a URL.
-static URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z][A-Za-z0-9+.-]*)://(?:[^@/?#]*@)?([^/?#]+)([^?#]*)").expect("valid regex"));
 /// validations.js `AGENT_CARD_SUFFIX_RE`.
 static AGENT_CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)/\.well-known/agent(?:-card)?\.json$").expect("valid regex"));
 /// a2a-discovery.js `TRANSPORT_SUFFIX_REGEX`.
@@ -130,20 +127,10 @@ fn normalize(v: &Value, key: &str) -> Value {
 /// no userinfo, default port, query or fragment, no `/mcp`, `/a2a`, `/sse`
 /// or agent-card suffix, no trailing slash. Unparseable input is returned as is.
 fn canonical_agent_url(url: &str) -> String {
-    let Some(m) = URL.captures(url) else {
+    let Some((scheme, host, path)) = super::http::url_parts(url) else {
         return url.to_owned();
     };
-    let scheme = m[1].to_ascii_lowercase();
-    let mut host = m[2].to_ascii_lowercase();
-    let default_port = match scheme.as_str() {
-        "https" => ":443",
-        "http" => ":80",
-        _ => "",
-    };
-    if !default_port.is_empty() && host.ends_with(default_port) {
-        host.truncate(host.len() - default_port.len());
-    }
-    let path = AGENT_CARD.replace(&m[3], "");
+    let path = AGENT_CARD.replace(&path, "");
     let path = TRANSPORT.replace(&path, "");
     let path = if path == "/" { "" } else { path.strip_suffix('/').unwrap_or(&path) };
     format!("{scheme}://{host}{path}")
