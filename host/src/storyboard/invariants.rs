@@ -26,6 +26,7 @@ mod lifecycle;
 mod resolve;
 mod secrets;
 
+use super::context::js::truthy_value as js_truthy;
 use super::Check;
 use serde_json::Value;
 
@@ -178,15 +179,14 @@ fn adcp_error(view: &StepView<'_>) -> Option<(String, serde_json::Map<String, Va
     Some((code.to_owned(), envelope.clone()))
 }
 
-use super::context::js::truthy_value as js_truthy;
-
 /// A non-empty string (default-invariants.js `asString`).
 fn as_str(v: Option<&Value>) -> Option<&str> {
     v.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// Keys whose scalar values the runner replaces with `[redacted]` (utils/redact-secrets.js `SECRET_KEY_PATTERN`, ASCII case-insensitive).
-const SECRET_KEYS: &[&str] = &[
+/// Names both of the runner's secret patterns cover (utils/redact-secrets.js
+/// `SECRET_KEY_PATTERN`, webhook-receiver.js `SECRET_HEADER_PATTERN`), ASCII case-insensitive.
+pub(crate) const SECRET_NAMES: &[&str] = &[
     "authorization",
     "credential",
     "credentials",
@@ -205,14 +205,13 @@ const SECRET_KEYS: &[&str] = &[
     "bearer",
     "session_token",
     "session-token",
-    "session_id",
-    "session-id",
-    "offering_token",
-    "offering-token",
     "cookie",
     "set_cookie",
     "set-cookie",
 ];
+
+/// What only `SECRET_KEY_PATTERN` adds: payload keys the runner redacts.
+const SECRET_KEYS_ONLY: &[&str] = &["session_id", "session-id", "offering_token", "offering-token"];
 
 /// A copy of `value` with string/number values under secret-shaped keys
 /// replaced by `"[redacted]"`, at any depth up to 32 (utils/redact-secrets.js).
@@ -227,7 +226,10 @@ fn redact(value: &Value, depth: usize) -> Value {
     match value {
         Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, depth + 1)).collect()),
         Value::Object(map) => {
-            let secret = |k: &str| k.is_ascii() && SECRET_KEYS.contains(&k.to_ascii_lowercase().as_str());
+            let secret = |k: &str| {
+                let k = k.to_ascii_lowercase();
+                k.is_ascii() && (SECRET_NAMES.contains(&k.as_str()) || SECRET_KEYS_ONLY.contains(&k.as_str()))
+            };
             let out = map.iter().map(|(k, v)| {
                 let scalar = v.is_string() || v.is_number();
                 (k.clone(), if scalar && secret(k) { Value::from("[redacted]") } else { redact(v, depth + 1) })

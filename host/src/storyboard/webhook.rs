@@ -25,6 +25,7 @@ mod receiver;
 
 pub use receiver::{Delivery, Receiver};
 
+use super::context::js::truthy_value as truthy;
 use super::Check;
 use filter::Filter;
 use serde_json::Value;
@@ -140,8 +141,6 @@ pub fn step_url(base: &str, step_id: &str, operation_id: &str) -> String {
 pub fn mint_operation_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
-
-use super::context::js::truthy_value as truthy;
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 //! response-unwrapper.js, ending in a TaskResult.
 
 use super::{Dispatch, Outcome};
+pub(crate) use crate::storyboard::context::js::truthy_value as truthy;
 use serde_json::{json, Value};
 
 /// The JSON-RPC answer in an HTTP exchange, or the error the MCP SDK's
@@ -249,8 +250,6 @@ pub(super) fn code_from_error_string(raw: &str) -> Option<String> {
     };
     Some(if coded { head } else { raw.to_owned() })
 }
-
-pub(crate) use crate::storyboard::context::js::truthy_value as truthy;
 
 /// JavaScript `String(v)` of a JSON value.
 pub(crate) fn js_string(v: &Value) -> String {

@@ -17,42 +17,20 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// Largest body accepted (413 beyond), as `MAX_BODY_BYTES`.
 const MAX_BODY_BYTES: usize = 1_048_576;
+/// `SECRET_HEADER_PATTERN`: the names shared with payload redaction plus `x-api-key`/`x-auth-token` forms.
+fn is_secret_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    crate::storyboard::invariants::SECRET_NAMES.contains(&name.as_str()) || SECRET_HEADERS_ONLY.contains(&name.as_str())
+}
+
 /// Deliveries kept per run / per (step, operation) before answering 503.
 const MAX_CAPTURED_TOTAL: usize = 1000;
 const MAX_CAPTURED_PER_KEY: usize = 100;
 /// `HEADERS_TIMEOUT_MS`: a sender trickling headers cannot hold a connection.
 const HEADERS_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Header names whose values are stored as `[redacted]` (`SECRET_HEADER_PATTERN`).
-const SECRET_HEADERS: &[&str] = &[
-    "authorization",
-    "credential",
-    "credentials",
-    "token",
-    "apikey",
-    "api_key",
-    "api-key",
-    "x-apikey",
-    "x-api_key",
-    "x-api-key",
-    "x-authtoken",
-    "x-auth_token",
-    "x-auth-token",
-    "password",
-    "secret",
-    "client_secret",
-    "client-secret",
-    "refresh_token",
-    "refresh-token",
-    "access_token",
-    "access-token",
-    "bearer",
-    "session_token",
-    "session-token",
-    "cookie",
-    "set_cookie",
-    "set-cookie",
-];
+/// What only `SECRET_HEADER_PATTERN` adds (header values stored as `[redacted]`).
+const SECRET_HEADERS_ONLY: &[&str] = &["x-apikey", "x-api_key", "x-api-key", "x-authtoken", "x-auth_token", "x-auth-token"];
 
 /// One webhook the receiver recorded (webhook-receiver.js `CapturedWebhook`).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -191,8 +169,7 @@ async fn handle(req: Request<Incoming>, state: Arc<Mutex<State>>) -> Result<Resp
         }
         _ => 204,
     };
-    let redacted =
-        headers.into_iter().map(|(k, v)| if SECRET_HEADERS.contains(&k.as_str()) { (k, "[redacted]".to_owned()) } else { (k, v) });
+    let redacted = headers.into_iter().map(|(k, v)| if is_secret_header(&k) { (k, "[redacted]".to_owned()) } else { (k, v) });
     s.captured.push(Delivery {
         id: uuid::Uuid::new_v4().to_string(),
         step_id,
