@@ -61,15 +61,52 @@ fn parse(value: &str) -> Option<(String, String, bool)> {
     }
 }
 
+/// `bytes` random bytes as lowercase hex, never all zeros (an invalid id).
+/// Ids need to be unique, not unpredictable, so they come from a per-thread
+/// SplitMix64 stream seeded once from the OS: no syscall per request.
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    getrandom::getrandom(&mut buf).expect("OS randomness");
-    hex::encode(buf)
+    loop {
+        for chunk in buf.chunks_mut(8) {
+            let word = next_u64().to_le_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+        if buf.iter().any(|b| *b != 0) {
+            return hex::encode(buf);
+        }
+    }
+}
+
+thread_local! {
+    static STATE: std::cell::Cell<u64> = std::cell::Cell::new({
+        let mut seed = [0u8; 8];
+        getrandom::getrandom(&mut seed).expect("OS randomness");
+        u64::from_le_bytes(seed)
+    });
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a full-period 64-bit sequence with
+/// well-mixed output, one add and three multiply-xorshifts per value.
+fn next_u64() -> u64 {
+    STATE.with(|s| {
+        let x = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(x);
+        let z = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fresh_ids_are_distinct_and_well_formed() {
+        let ids: std::collections::HashSet<String> = (0..10_000).map(|_| Trace::from_headers(&HeaderMap::new()).id).collect();
+        assert_eq!(ids.len(), 10_000);
+        assert!(ids.iter().all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())));
+    }
 
     #[test]
     fn continues_valid_traces_only() {

@@ -243,13 +243,17 @@ fn run_misbehave(dir: &Path, files: &[&str], format: &str) -> Output {
 }
 
 /// A guest that traps mid-run fails that step with the reason, and the run
-/// goes on with the next storyboard; an unknown check kind fails loudly.
+/// goes on with the next storyboard; an unknown check kind and a schema ref
+/// that does not resolve fail their step loudly.
 #[test]
 fn traps_and_unknown_checks_fail_the_step_and_the_run_continues() {
     let tmp = tempfile::tempdir().unwrap();
     let trap = write(tmp.path(), "trap.yaml", &misbehave_storyboard("trap_story", "panic", "field_present"));
     let unknown = write(tmp.path(), "unknown.yaml", &misbehave_storyboard("unknown_check", "probe_host", "telepathy"));
-    let out = run_misbehave(tmp.path(), &[&trap, &unknown], "json");
+    let bad_ref = misbehave_storyboard("bad_ref", "probe_host", "response_schema")
+        .replace("        task: probe_host\n", "        task: probe_host\n        response_schema_ref: \"protocol/no-such-schema.json\"\n");
+    let bad_ref = write(tmp.path(), "bad_ref.yaml", &bad_ref);
+    let out = run_misbehave(tmp.path(), &[&trap, &unknown, &bad_ref], "json");
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let step = |i: usize| report["storyboards"][i]["phases"][0]["steps"][0].clone();
@@ -257,7 +261,9 @@ fn traps_and_unknown_checks_fail_the_step_and_the_run_continues() {
     assert!(step(0)["error"].as_str().unwrap().contains("trap") || step(0)["error"].as_str().unwrap().contains("panic"), "{}", step(0));
     let checks = step(1)["validations"].as_array().unwrap().clone();
     assert!(checks.iter().any(|c| c["passed"] == false && c.to_string().contains("telepathy")), "{checks:?}");
-    assert_eq!(report["failures"].as_array().unwrap().len(), 2, "{report}");
+    let checks = step(2)["validations"].as_array().unwrap().clone();
+    assert!(checks.iter().any(|c| c["passed"] == false && c.to_string().contains("no-such-schema.json")), "{checks:?}");
+    assert_eq!(report["failures"].as_array().unwrap().len(), 3, "{report}");
 }
 
 /// Unusable input exits 2 and says where: YAML errors with line and
