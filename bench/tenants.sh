@@ -39,7 +39,6 @@ serve() {
 }
 stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 rss_mib() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
-now_ms() { date +%s%3N; }
 
 warmup() { wrk -t2 -c"$CONNECTIONS" -d2s -s bench/echo-call.lua "$addr" -- "$1" >/dev/null; }
 serve 1 "$work/cache"; sleep 1; rss1=$(rss_mib)
@@ -51,14 +50,17 @@ warmup 100
 many=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s bench/echo-call.lua "$addr" -- 100 | grep BENCH)
 rss_active=$(rss_mib)
 
-# First request to a new tenant: deploy through the admin API, then call.
+# First request to a new tenant: deploy through the admin API, then call;
+# the sum of the two exchanges as curl times them (connect to last byte),
+# so client process start-up is not counted.
 first_call() {
-  local name=$1 start
-  start=$(now_ms)
-  curl -sf -X PUT -H "authorization: Bearer bench-admin-token-0001" -F "component=@$agent_wasm" "$addr/admin/tenants/$name" >/dev/null
-  curl -sf "$addr/$name/mcp" -H 'content-type: application/json' -H 'accept: application/json' \
-    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' | grep -q '"result"'
-  echo $(( $(now_ms) - start ))
+  local name=$1 deploy call
+  deploy=$(curl -sf -o /dev/null -w '%{time_total}' -X PUT -H "authorization: Bearer bench-admin-token-0001" \
+    -F "component=@$agent_wasm" "$addr/admin/tenants/$name")
+  call=$(curl -sf -w ' %{time_total}' "$addr/$name/mcp" -H 'content-type: application/json' -H 'accept: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}')
+  grep -q '"result"' <<<"$call" || { echo "first call to $name failed: $call" >&2; exit 1; }
+  awk -v d="$deploy" -v c="${call##* }" 'BEGIN { printf "%.1f", (d + c) * 1000 }'
 }
 cold=$(first_call agent-cold)
 stop
