@@ -323,3 +323,39 @@ fn junit_report_has_a_case_per_step() {
     assert!(xml.contains("<testsuite name=\"capability_discovery\""), "{xml}");
     assert!(xml.matches("<testcase ").count() >= 2 && !xml.contains("<failure"), "{xml}");
 }
+
+/// The sandbox: even a tenant whose config allows an origin cannot reach it
+/// during a storyboard run (only the runner's receiver is allowed), and the
+/// step says why.
+#[test]
+fn storyboard_runs_deny_outbound_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let config =
+        format!("[[tenant]]\nname = \"fetcher\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\noutbound = [\"http://127.0.0.1:{port}\"]\n");
+    let config = write(tmp.path(), "hostel.toml", &config);
+    let story = misbehave_storyboard("no_network", "fetch", "field_present")
+        .replace("sample_request: {}", &format!("sample_request: {{ url: \"http://127.0.0.1:{port}/secret\" }}"));
+    let story = write(tmp.path(), "no_network.yaml", &story);
+    let bundle = bundle();
+    let out = hostel(&[
+        "--tenant",
+        "fetcher",
+        "--config",
+        &config,
+        "--format",
+        "json",
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--cache-dir",
+        tmp.path().to_str().unwrap(),
+        &story,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = &report["storyboards"][0]["phases"][0]["steps"][0];
+    assert!(step.to_string().contains("HttpRequestDenied"), "{step}");
+    assert!(listener.accept().is_err(), "the guest reached the network during a storyboard run");
+}

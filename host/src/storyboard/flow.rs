@@ -78,7 +78,23 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
     let mut invariants = Invariants::for_storyboard(doc).map_err(anyhow::Error::msg)?;
     let receiver = Receiver::start().await?;
     let sandbox = Sandbox::new(&env.tenant, Some(&receiver.base_url()), env.auth.clone()).await?;
-    let tools = sandbox.tool_names().await.map_err(|e| anyhow::anyhow!("discovery failed: {e:#}"))?;
+    // A component that cannot list its tools fails the storyboard on a
+    // discovery step (runner.js `buildDiscoveryFailedResult`), not as bad input.
+    let tools = match sandbox.tool_names().await {
+        Ok(tools) => tools,
+        Err(e) => {
+            let step = serde_json::json!({ "id": "discovery", "title": "Discover agent capabilities", "task": "tools/list" });
+            let mut failed = skipped(&step, "discovery", "discovery_failed", false, &format!("discovery failed: {e:#}"));
+            (failed.skipped, failed.skip_reason) = (false, None);
+            return Ok(vec![PhaseResult {
+                phase_id: "discovery".into(),
+                phase_title: "Discovery".into(),
+                passed: false,
+                optional: false,
+                steps: vec![failed],
+            }]);
+        }
+    };
     // The profile's raw capabilities gate `requires_capability` and the
     // sync_accounts applicability check, as in the official runner.
     let capabilities = if tools.iter().any(|t| t == "get_adcp_capabilities") {
