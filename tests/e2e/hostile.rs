@@ -198,31 +198,39 @@ fn malformed_input_corpus_gets_4xx_and_nothing_breaks() {
 mod fuzz {
     use super::*;
     use proptest::prelude::*;
-
-    fn server() -> &'static Hostel {
-        static H: std::sync::OnceLock<Hostel> = std::sync::OnceLock::new();
-        H.get_or_init(|| {
-            Hostel::start(&format!(
-                "[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
-                 [[tenant]]\nname = \"words\"\ncomponent = \"{WORDSMITH_COMPONENT}\"\ntokens = [\"tok-words\"]\n"
-            ))
-        })
-    }
+    use proptest::test_runner::{Config, TestRunner};
 
     /// Statuses a hostile request may get; 5xx means a bug.
     const ALLOWED: &[u16] = &[200, 202, 204, 400, 401, 403, 404, 405, 406, 413, 415, 429, 431];
 
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
-
-        #[test]
-        fn arbitrary_paths_headers_and_bodies_get_4xx_not_5xx(
-            segment in prop::sample::select(vec!["echo", "words", "..", "%2e%2e", "ECHO", "é", "echo%00", "", "a/b", "echo/..", "x".repeat(80).leak()]),
-            tail in prop::sample::select(vec!["/mcp", "/mcp/", "", "/MCP", "/mcp?x=1"]),
-            method in prop::sample::select(vec!["POST", "GET", "PUT", "DELETE", "OPTIONS", "PATCH"]),
-            header in prop::option::of(("[a-z][a-z0-9-]{0,20}", "[ -~]{0,64}")),
-            body in prop::collection::vec(any::<u8>(), 0..512),
-            json_body in prop::option::of(prop::sample::select(vec![
+    /// One server for every case, owned by the test so it is stopped when
+    /// the test ends (a `static` is never dropped, which left the child
+    /// process running after the test binary exited).
+    #[test]
+    fn arbitrary_paths_headers_and_bodies_get_4xx_not_5xx() {
+        let h = Hostel::start(&format!(
+            "[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
+             [[tenant]]\nname = \"words\"\ncomponent = \"{WORDSMITH_COMPONENT}\"\ntokens = [\"tok-words\"]\n"
+        ));
+        let strategy = (
+            prop::sample::select(vec![
+                "echo",
+                "words",
+                "..",
+                "%2e%2e",
+                "ECHO",
+                "é",
+                "echo%00",
+                "",
+                "a/b",
+                "echo/..",
+                "x".repeat(80).leak(),
+            ]),
+            prop::sample::select(vec!["/mcp", "/mcp/", "", "/MCP", "/mcp?x=1"]),
+            prop::sample::select(vec!["POST", "GET", "PUT", "DELETE", "OPTIONS", "PATCH"]),
+            prop::option::of(("[a-z][a-z0-9-]{0,20}", "[ -~]{0,64}")),
+            prop::collection::vec(any::<u8>(), 0..512),
+            prop::option::of(prop::sample::select(vec![
                 r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}"#,
                 r#"{"jsonrpc":"2.0","id":{"a":1},"method":"ping"}"#,
                 r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
@@ -230,8 +238,9 @@ mod fuzz {
                 r#"[]"#,
                 r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}"#,
             ])),
-        ) {
-            let h = server();
+        );
+        let mut runner = TestRunner::new(Config { cases: 200, failure_persistence: None, ..Config::default() });
+        let outcome = runner.run(&strategy, |(segment, tail, method, header, body, json_body)| {
             let path = format!("/{segment}{tail}");
             let body = json_body.map_or(body, |j| j.as_bytes().to_vec());
             let headers: Vec<(&str, &str)> = header.as_ref().map(|(k, v)| vec![(k.as_str(), v.as_str())]).unwrap_or_default();
@@ -239,7 +248,9 @@ mod fuzz {
                 prop_assert!(ALLOWED.contains(&r.status), "{method} {path} {headers:?} → {} {}", r.status, r.text());
             }
             prop_assert_eq!(h.request("GET", "/healthz", &[], b"").status, 200);
-        }
+            Ok(())
+        });
+        outcome.unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
