@@ -28,34 +28,18 @@ struct Grading<'a> {
     data: Option<&'a Value>,
     schemas: &'a Schemas,
     resolve_ctx: &'a dyn Fn(&Value) -> Value,
-    agent_url: &'a str,
     extras: &'a Extras<'a>,
 }
 
-/// Grades `step`'s `validations` against what its call of `task` produced.
-/// `resolve_ctx` substitutes `$context.<key>` tokens (runner.js resolves
-/// them in each validation's `value` and `allowed_values`; `refs_resolve`
-/// with `from: context` reads context keys through it too).
-pub fn grade(task: &str, step: &Value, outcome: &Outcome, schemas: &Schemas, resolve_ctx: &dyn Fn(&Value) -> Value) -> Vec<Check> {
-    grade_at(task, step, outcome, schemas, resolve_ctx, "")
-}
-
-/// As [`grade`], with the URL of the agent under test (what
-/// `refs_resolve`'s `scope.equals: $agent_url` means; "" matches nothing).
-pub fn grade_at(
-    task: &str,
-    step: &Value,
-    outcome: &Outcome,
-    schemas: &Schemas,
-    resolve_ctx: &dyn Fn(&Value) -> Value,
-    agent_url: &str,
-) -> Vec<Check> {
-    grade_with(task, step, outcome, schemas, resolve_ctx, &Extras { agent_url, ..Extras::default() })
-}
-
-/// As [`grade`], with the run-wide facts some check kinds read (agent URL,
-/// contribution flags, raw-probe headers, controller capabilities).
-pub fn grade_with(
+/// Grades `step`'s `validations` against what its call of `task` produced,
+/// `outcome` as the runner reads it (after [`Outcome::for_task`] and
+/// [`Outcome::for_step`], which the caller already applied for its own
+/// context captures and report). `resolve_ctx` substitutes `$context.<key>`
+/// tokens (runner.js resolves them in each validation's `value` and
+/// `allowed_values`; `refs_resolve` with `from: context` reads context keys
+/// through it too); `extras` are the run-wide facts some check kinds read
+/// (agent URL, contribution flags, raw-probe headers, controller capabilities).
+pub fn grade(
     task: &str,
     step: &Value,
     outcome: &Outcome,
@@ -66,8 +50,7 @@ pub fn grade_with(
     let Some(validations) = step["validations"].as_array() else {
         return Vec::new();
     };
-    let outcome = &outcome.clone().for_task(task).for_step(step["expect_error"] == true);
-    let g = Grading { task, step, outcome, data: outcome.data(), schemas, resolve_ctx, agent_url: extras.agent_url, extras };
+    let g = Grading { task, step, outcome, data: outcome.data(), schemas, resolve_ctx, extras };
     validations.iter().map(|v| run(&resolved(v, resolve_ctx), &g)).collect()
 }
 
@@ -256,7 +239,13 @@ mod tests {
             Some(k) => ctx.get(k).cloned().unwrap_or_else(|| v.clone()),
             None => v.clone(),
         };
-        grade(task, step, outcome, super::schema::tests::schemas(), &resolve).into_iter().map(|c| (c.passed, c.error)).collect()
+        graded(task, step, outcome, &resolve).into_iter().map(|c| (c.passed, c.error)).collect()
+    }
+
+    /// [`grade`] on `outcome` read as the runner reads it, as `step.rs` does.
+    fn graded(task: &str, step: &Value, outcome: &Outcome, resolve: &dyn Fn(&Value) -> Value) -> Vec<Check> {
+        let outcome = outcome.clone().for_task(task).for_step(step["expect_error"] == true);
+        grade(task, step, &outcome, super::schema::tests::schemas(), resolve, &Extras::default())
     }
 
     #[test]
@@ -315,15 +304,15 @@ mod tests {
     fn expect_error_steps_pass_only_when_the_call_failed() {
         let step = json!({"expect_error": true, "validations": [{"check": "error_code", "value": "VERSION_UNSUPPORTED"}, {"check": "field_present", "path": "context"}]});
         let failed = answer(json!({"adcp_error": {"code": "VERSION_UNSUPPORTED", "message": "m"}, "context": {}}), true);
-        let checks = grade("get_products", &step, &failed, super::schema::tests::schemas(), &|v| v.clone());
+        let checks = graded("get_products", &step, &failed, &|v| v.clone());
         assert!(checks.iter().all(|c| c.passed) && step_passed(&step, &failed, &checks));
         // The same checks hold on a successful answer, but the step fails: it expected an error.
         let succeeded = answer(json!({"error_code": "VERSION_UNSUPPORTED", "products": [], "context": {}}), false);
-        let checks = grade("get_products", &step, &succeeded, super::schema::tests::schemas(), &|v| v.clone());
+        let checks = graded("get_products", &step, &succeeded, &|v| v.clone());
         assert!(checks.iter().all(|c| c.passed) && !step_passed(&step, &succeeded, &checks));
         // A normal step fails on an error answer whatever its checks say.
         let normal = json!({"validations": [{"check": "field_present", "path": "context"}]});
-        assert!(!step_passed(&normal, &failed, &grade("get_products", &normal, &failed, super::schema::tests::schemas(), &|v| v.clone())));
+        assert!(!step_passed(&normal, &failed, &graded("get_products", &normal, &failed, &|v| v.clone())));
         // A JSON-RPC error leaves only `{ error }` to validate.
         let rpc = Outcome::from_http(200, br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}"#, Some("application/json"));
         let step = json!({"expect_error": true, "validations": [{"check": "field_present", "path": "error"}, {"check": "field_present", "path": "context"}]});

@@ -1,8 +1,8 @@
 //! Running one storyboard: discovery, applicability gates, controller
 //! seeding, then phases and steps in order with the official runner's
 //! cascade rules (runner.js `executeStoryboardPass`): a failed stateful
-//! step skips the stateful steps that depend on it, and those skips count
-//! as failures.
+//! step skips the stateful steps that depend on it, and those skips fail
+//! their phase (they count as skips in the totals).
 
 use super::bundle::Storyboard;
 use super::checks::Schemas;
@@ -41,10 +41,9 @@ pub(super) struct Run<'a> {
     pub storyboard: &'a Storyboard,
     /// How each step that ran ended (for `triggered_by`).
     pub prior: HashMap<String, PriorStep>,
-    /// Flags passed steps contributed (`contributes_to`), read by `any_of`.
-    pub contributions: std::collections::HashSet<String>,
-    /// The first `(phase, step)` that contributed each flag.
-    pub contribution_sources: HashMap<String, (String, String)>,
+    /// Flags passed steps contributed (`contributes_to`), read by `any_of`,
+    /// each with the first `(phase, step)` that contributed it.
+    pub contributions: super::Contributions,
 }
 
 /// Runs `sb` in a sandbox of its own; `progress` sees each step as it ends.
@@ -52,12 +51,9 @@ pub async fn run(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepResul
     let started = Instant::now();
     let title = sb.doc["title"].as_str().unwrap_or_default().to_owned();
     let mut result = match run_inner(env, sb, progress).await {
-        Ok(phases) => StoryboardResult { phases, ..StoryboardResult::unusable(&sb.id, &title, String::new()) },
+        Ok(phases) => StoryboardResult::new(&sb.id, &title, phases, None),
         Err(e) => StoryboardResult::unusable(&sb.id, &title, format!("{e:#}")),
     };
-    if result.error.as_deref() == Some("") {
-        result.error = None;
-    }
     result.total_duration_ms = started.elapsed().as_secs_f64() * 1e3;
     result.finish()
 }
@@ -84,8 +80,7 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
         Ok(tools) => tools,
         Err(e) => {
             let step = serde_json::json!({ "id": "discovery", "title": "Discover agent capabilities", "task": "tools/list" });
-            let mut failed = skipped(&step, "discovery", "discovery_failed", false, &format!("discovery failed: {e:#}"));
-            (failed.skipped, failed.skip_reason) = (false, None);
+            let failed = StepResult { error: Some(format!("discovery failed: {e:#}")), ..StepResult::of(&step, "discovery") };
             return Ok(vec![PhaseResult {
                 phase_id: "discovery".into(),
                 phase_title: "Discovery".into(),
@@ -113,8 +108,7 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
         schemas: &env.schemas,
         storyboard: sb,
         prior: HashMap::new(),
-        contributions: Default::default(),
-        contribution_sources: HashMap::new(),
+        contributions: HashMap::new(),
     };
     // Per-step webhook URLs exist before any step runs, so a receiver
     // policy (retry-replay) is armed before the step that triggers it.
@@ -188,8 +182,7 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
             let step_id = r.step_id.clone();
             if !r.skipped && r.passed && contributes_if(step, &run.prior) {
                 if let Some(flag) = step["contributes_to"].as_str() {
-                    run.contributions.insert(flag.to_owned());
-                    run.contribution_sources.entry(flag.to_owned()).or_insert_with(|| (phase_id.clone(), step_id.clone()));
+                    run.contributions.entry(flag.to_owned()).or_insert_with(|| (phase_id.clone(), step_id.clone()));
                 }
             }
             run.prior.insert(step_id.clone(), PriorStep { passed: r.passed, skipped: r.skipped });
@@ -216,7 +209,7 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
         out.push(result);
         prior_phases.push(phase_id);
     }
-    regrade_branch_sets(phases, &mut out, &run.contribution_sources);
+    regrade_branch_sets(phases, &mut out, &run.contributions);
     Ok(out)
 }
 
@@ -226,7 +219,7 @@ async fn run_inner(env: &Env, sb: &Storyboard, progress: &(dyn Fn(&str, &StepRes
 /// peer phase contributed the flag, this phase's failures are moot: its
 /// failed steps become `peer_branch_taken` skips. Failures in required
 /// phases stand.
-fn regrade_branch_sets(phases: &[Value], out: &mut [PhaseResult], sources: &HashMap<String, (String, String)>) {
+fn regrade_branch_sets(phases: &[Value], out: &mut [PhaseResult], sources: &super::Contributions) {
     let any_of_flags: Vec<&str> = phases
         .iter()
         .flat_map(|p| p["steps"].as_array().map(Vec::as_slice).unwrap_or_default())
@@ -291,8 +284,7 @@ fn skip_phase(phase: &Value, test_kit: Option<&Value>) -> bool {
     let (negated, rest) = expr.strip_prefix('!').map_or((false, expr), |r| (true, r));
     let Some(path) = rest.strip_prefix("test_kit.") else { return false };
     let value = path.split('.').try_fold(test_kit.unwrap_or(&Value::Null), |v, k| v.get(k));
-    let truthy = value.is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)) && v != "" && v != 0);
-    truthy != negated
+    super::context::js::truthy(value) != negated
 }
 
 /// The one-step phase the official runner reports for a storyboard that
@@ -334,17 +326,10 @@ fn synthetic(id: &str, phase_title: &str, title: &str, detail: &str) -> PhaseRes
 /// A step that did not run.
 pub(super) fn skipped(step: &Value, phase_id: &str, reason: &str, passed: bool, detail: &str) -> StepResult {
     StepResult {
-        step_id: step["id"].as_str().unwrap_or_default().to_owned(),
-        phase_id: phase_id.to_owned(),
-        title: step["title"].as_str().unwrap_or_default().to_owned(),
-        task: step["task"].as_str().unwrap_or_default().to_owned(),
         passed,
         skipped: true,
         skip_reason: Some(reason.to_owned()),
-        duration_ms: 0.0,
-        validations: Vec::new(),
         error: Some(detail.to_owned()),
-        request: None,
-        response: None,
+        ..StepResult::of(step, phase_id)
     }
 }

@@ -18,6 +18,10 @@ mod seeding;
 mod step;
 pub mod webhook;
 
+/// Flags that passed steps contributed (`contributes_to`), each with the
+/// first `(phase id, step id)` that contributed it.
+pub type Contributions = std::collections::HashMap<String, (String, String)>;
+
 /// One graded validation of a step, as the official runner reports it in `validations[]`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Check {

@@ -78,20 +78,45 @@ pub struct StoryboardResult {
     pub error: Option<String>,
 }
 
+impl StepResult {
+    /// `step` of `phase_id`, not run yet: not passed, nothing graded.
+    pub fn of(step: &serde_json::Value, phase_id: &str) -> StepResult {
+        StepResult {
+            step_id: step["id"].as_str().unwrap_or_default().to_owned(),
+            phase_id: phase_id.to_owned(),
+            title: step["title"].as_str().unwrap_or_default().to_owned(),
+            task: step["task"].as_str().unwrap_or_default().to_owned(),
+            passed: false,
+            skipped: false,
+            skip_reason: None,
+            duration_ms: 0.0,
+            validations: Vec::new(),
+            error: None,
+            request: None,
+            response: None,
+        }
+    }
+}
+
 impl StoryboardResult {
-    /// A storyboard that could not be run: the message says why.
-    pub fn unusable(id: &str, title: &str, error: String) -> StoryboardResult {
+    /// The result of running `phases` (the totals come from [`Self::finish`]).
+    pub fn new(id: &str, title: &str, phases: Vec<PhaseResult>, error: Option<String>) -> StoryboardResult {
         StoryboardResult {
             storyboard_id: id.to_owned(),
             storyboard_title: title.to_owned(),
             overall_passed: false,
-            phases: Vec::new(),
+            phases,
             passed_count: 0,
             failed_count: 0,
             skipped_count: 0,
             total_duration_ms: 0.0,
-            error: Some(error),
+            error,
         }
+    }
+
+    /// A storyboard that could not be run: the message says why.
+    pub fn unusable(id: &str, title: &str, error: String) -> StoryboardResult {
+        StoryboardResult::new(id, title, Vec::new(), Some(error))
     }
 
     /// Recounts from the phases, as runner.js does: a skip is never a

@@ -19,9 +19,7 @@ mod inputs;
 mod wire;
 
 pub use self::enrich::{has_request_enricher, ENRICHED_TASKS, FIXTURE_AWARE};
-#[cfg(test)]
-pub(crate) use self::inputs::set_path as set_path_for_tests;
-pub use self::wire::{uses_raw_probe, wire_arguments, MUTATING_TASKS};
+pub use self::wire::wire_arguments;
 
 /// request-builder.js `ENVELOPE_FIELDS`: what fixture-aware enrichers take over from the fixture.
 const ENVELOPE_FIELDS: [&str; 4] = ["context", "ext", "push_notification_config", "idempotency_key"];
@@ -268,7 +266,7 @@ mod tests {
             json!({"id": "create_media_buy_missing_key", "expect_error": true, "omit_idempotency_key": true, "sample_request": fixture});
         let got = build("create_media_buy", &step, &mut Context::new(None));
         assert_eq!(got, fixture);
-        assert!(uses_raw_probe("create_media_buy", &step));
+        assert_eq!(crate::storyboard::outcome::dispatch_for("create_media_buy", &step), crate::storyboard::outcome::Dispatch::RawProbe);
         assert_eq!(wire_arguments("create_media_buy", &step, &got), fixture);
     }
 

@@ -122,20 +122,9 @@ pub(super) async fn run(run: &mut Run<'_>) -> Option<PhaseResult> {
                 }
             }
         };
-        steps.push(StepResult {
-            step_id: call.step_id,
-            phase_id: PHASE_ID.into(),
-            title: call.title,
-            task: "comply_test_controller".into(),
-            passed: error.is_none(),
-            skipped: false,
-            skip_reason: None,
-            duration_ms: started.elapsed().as_secs_f64() * 1e3,
-            validations: Vec::new(),
-            error,
-            request: Some(call.params),
-            response: None,
-        });
+        let base = StepResult::of(&step(&call), PHASE_ID);
+        let duration_ms = started.elapsed().as_secs_f64() * 1e3;
+        steps.push(StepResult { passed: error.is_none(), duration_ms, error, request: Some(call.params), ..base });
     }
     let passed = steps.iter().all(|s| s.passed);
     Some(PhaseResult { phase_id: PHASE_ID.into(), phase_title: "Controller seeding (pre-flight)".into(), passed, optional: false, steps })

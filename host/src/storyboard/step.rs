@@ -36,10 +36,8 @@ pub(super) async fn execute(run: &mut Run<'_>, step: &Value, phase_id: &str) -> 
             format!("probe step `{task}` needs the agent's public URL; hostel's in-process runner does not run it"),
         );
     }
-    for unsupported in ["auth"] {
-        if step.get(unsupported).is_some() {
-            return failed(step, phase_id, &task, format!("step key `{unsupported}` is not supported by hostel's runner"));
-        }
+    if step.get("auth").is_some() {
+        return failed(step, phase_id, &task, "step key `auth` is not supported by hostel's runner".into());
     }
     let has = |t: &str| run.tools.iter().any(|have| have == t);
     if let Some(tool) = step["requires_tool"].as_str().filter(|t| !has(t)) {
@@ -98,7 +96,7 @@ pub(super) async fn execute(run: &mut Run<'_>, step: &Value, phase_id: &str) -> 
     let outcome = read(answer.status, &answer.body, answer.content_type.as_deref()).for_task(&task).for_step(expect_error);
     let ctx = &mut run.ctx;
     let extras = checks::Extras { contributions: Some(&run.contributions), ..Default::default() };
-    let mut validations = checks::grade_with(&task, step, &outcome, run.schemas, &|v: &Value| ctx.inject(v, step_id), &extras);
+    let mut validations = checks::grade(&task, step, &outcome, run.schemas, &|v: &Value| ctx.inject(v, step_id), &extras);
     let passed = checks::step_passed(step, &outcome, &[]);
     if passed {
         if let Some(data) = outcome.data() {
@@ -108,18 +106,14 @@ pub(super) async fn execute(run: &mut Run<'_>, step: &Value, phase_id: &str) -> 
     validations.extend(run.ctx.apply_outputs(step, outcome.data()));
     let all_held = validations.iter().all(|c| c.passed);
     StepResult {
-        step_id: step_id.to_owned(),
-        phase_id: phase_id.to_owned(),
-        title: step["title"].as_str().unwrap_or_default().to_owned(),
         task,
         passed: passed && all_held,
-        skipped: false,
-        skip_reason: None,
         duration_ms,
         validations,
         error: if expect_error || passed { None } else { outcome.error_message() },
         request: Some(arguments),
         response: outcome.data().cloned(),
+        ..StepResult::of(step, phase_id)
     }
 }
 
@@ -140,20 +134,7 @@ fn webhook_step(run: &mut Run<'_>, step: &Value, phase_id: &str) -> StepResult {
         WebhookStep::Graded { passed, checks } => (passed, checks),
         WebhookStep::Skipped { reason, detail } => return skipped(step, phase_id, reason, true, &detail),
     };
-    StepResult {
-        step_id: step_id.to_owned(),
-        phase_id: phase_id.to_owned(),
-        title: step["title"].as_str().unwrap_or_default().to_owned(),
-        task: step["task"].as_str().unwrap_or_default().to_owned(),
-        passed,
-        skipped: false,
-        skip_reason: None,
-        duration_ms: started.elapsed().as_secs_f64() * 1e3,
-        validations,
-        error: None,
-        request: None,
-        response: None,
-    }
+    StepResult { passed, duration_ms: started.elapsed().as_secs_f64() * 1e3, validations, ..StepResult::of(step, phase_id) }
 }
 
 /// probes.js `PROBE_TASKS` other than `assert_contribution`.
@@ -164,35 +145,10 @@ const PROBE_TASKS: &[&str] = &["protected_resource_metadata", "oauth_auth_server
 fn assert_contribution(run: &Run<'_>, step: &Value, phase_id: &str) -> StepResult {
     let validations = checks::grade_assert_contribution(step, &run.contributions);
     let passed = validations.iter().all(|c| c.passed);
-    StepResult {
-        step_id: step["id"].as_str().unwrap_or_default().to_owned(),
-        phase_id: phase_id.to_owned(),
-        title: step["title"].as_str().unwrap_or_default().to_owned(),
-        task: "assert_contribution".into(),
-        passed,
-        skipped: false,
-        skip_reason: None,
-        duration_ms: 0.0,
-        validations,
-        error: (!passed).then(|| "Probe validations failed.".to_owned()),
-        request: None,
-        response: None,
-    }
+    let error = (!passed).then(|| "Probe validations failed.".to_owned());
+    StepResult { task: "assert_contribution".into(), passed, validations, error, ..StepResult::of(step, phase_id) }
 }
 
 fn failed(step: &Value, phase_id: &str, task: &str, error: String) -> StepResult {
-    StepResult {
-        step_id: step["id"].as_str().unwrap_or_default().to_owned(),
-        phase_id: phase_id.to_owned(),
-        title: step["title"].as_str().unwrap_or_default().to_owned(),
-        task: task.to_owned(),
-        passed: false,
-        skipped: false,
-        skip_reason: None,
-        duration_ms: 0.0,
-        validations: Vec::new(),
-        error: Some(error),
-        request: None,
-        response: None,
-    }
+    StepResult { task: task.to_owned(), error: Some(error), ..StepResult::of(step, phase_id) }
 }

@@ -146,10 +146,10 @@ pub(super) fn resource_equals_agent_url(v: &Value, g: &Grading) -> Check {
         return fail(KIND, v, "Response body missing string `resource` field.".into());
     };
     // The official runner would throw on an unparseable agent URL (`new URL(expected)`).
-    let Some(expected_host) = url_host(g.agent_url) else {
-        return fail(KIND, v, format!("the agent URL {:?} is unknown or not a URL; cannot compare `resource`", g.agent_url));
+    let Some(expected_host) = url_host(g.extras.agent_url) else {
+        return fail(KIND, v, format!("the agent URL {:?} is unknown or not a URL; cannot compare `resource`", g.extras.agent_url));
     };
-    let expected = normalize_agent_url(g.agent_url);
+    let expected = normalize_agent_url(g.extras.agent_url);
     if normalize_agent_url(resource) == expected {
         return check(KIND, v, None);
     }

@@ -10,7 +10,7 @@ use super::super::path::{resolve_path, resolve_path_all};
 use super::super::Check;
 use super::{check, fail, values_match, Grading};
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Run-wide facts a few check kinds read beyond the step's answer (the
 /// official runner's `ValidationContext`). `Extras::default()` is what a
@@ -23,7 +23,7 @@ pub struct Extras<'a> {
     pub agent_url: &'a str,
     /// `runState.contributions`: the `contributes_to` flags recorded so far in
     /// the run (see runner.js `evalContributesIf`). None: not collected, and `any_of` fails loudly.
-    pub contributions: Option<&'a HashSet<String>>,
+    pub contributions: Option<&'a crate::storyboard::Contributions>,
     /// The raw probe's response headers (probes.js `httpResult.headers`), names
     /// lowercased; `on_401_require_header` reads them. None: not captured.
     pub headers: Option<&'a BTreeMap<String, String>>,
@@ -148,12 +148,12 @@ pub(super) fn field_equals_context(v: &Value, g: &Grading) -> Check {
 
 /// validations.js `validateAnyOf`: one of `allowed_values` (as strings) was
 /// contributed by an earlier step. Without the run's flags, fails loudly.
-pub(super) fn any_of(v: &Value, contributions: Option<&HashSet<String>>) -> Check {
+pub(super) fn any_of(v: &Value, contributions: Option<&crate::storyboard::Contributions>) -> Check {
     let Some(contributions) = contributions else {
         return fail("any_of", v, "any_of needs the run's `contributes_to` flags, which were not passed to the grader".into());
     };
     let flags: Vec<String> = v["allowed_values"].as_array().map(|a| a.iter().map(js_string).collect()).unwrap_or_default();
-    if flags.iter().any(|f| contributions.contains(f)) {
+    if flags.iter().any(|f| contributions.contains_key(f)) {
         return check("any_of", v, None);
     }
     fail("any_of", v, format!("None of the required contributions were recorded: {}", json!(flags)))
@@ -163,7 +163,7 @@ pub(super) fn any_of(v: &Value, contributions: Option<&HashSet<String>>) -> Chec
 /// only the step's validations against the run's contribution flags. Only
 /// `any_of` is graded (the only kind storyboards put there); any other kind
 /// fails loudly.
-pub fn grade_assert_contribution(step: &Value, contributions: &HashSet<String>) -> Vec<Check> {
+pub fn grade_assert_contribution(step: &Value, contributions: &crate::storyboard::Contributions) -> Vec<Check> {
     let validations = step["validations"].as_array().map(Vec::as_slice).unwrap_or_default();
     let grade = |v: &Value| match v["check"].as_str().unwrap_or_default() {
         "any_of" => any_of(v, Some(contributions)),
@@ -193,7 +193,7 @@ pub(super) fn upstream_traffic(v: &Value, g: &Grading) -> Check {
 #[cfg(test)]
 pub(super) mod tests {
     use super::super::schema::tests::schemas;
-    use super::super::{grade_with, Check};
+    use super::super::{grade, Check};
     use super::*;
     use crate::storyboard::outcome::Outcome;
 
@@ -220,7 +220,8 @@ pub(super) mod tests {
     /// Grades the single validation `v` against `o` (task `get_products`).
     pub(in super::super) fn grade_one(v: Value, o: &Outcome, extras: &Extras) -> Check {
         let step = json!({ "validations": [v] });
-        grade_with("get_products", &step, o, schemas(), &inject, extras).remove(0)
+        let o = o.clone().for_task("get_products").for_step(false);
+        grade("get_products", &step, &o, schemas(), &inject, extras).remove(0)
     }
 
     fn run(v: Value) -> (bool, Option<String>) {
@@ -282,11 +283,11 @@ pub(super) mod tests {
 
     #[test]
     fn any_of_and_assert_contribution() {
-        let flags = HashSet::from(["auth_mechanism_verified".to_owned()]);
+        let flags = crate::storyboard::Contributions::from([("auth_mechanism_verified".to_owned(), ("p".to_owned(), "s".to_owned()))]);
         let v = json!({"check": "any_of", "allowed_values": ["oauth_verified", "auth_mechanism_verified"]});
         let o = sdk_answer(json!({}));
         assert!(grade_one(v.clone(), &o, &Extras { contributions: Some(&flags), ..Extras::default() }).passed);
-        let none = HashSet::new();
+        let none = crate::storyboard::Contributions::new();
         let c = grade_one(v.clone(), &o, &Extras { contributions: Some(&none), ..Extras::default() });
         let want = r#"None of the required contributions were recorded: ["oauth_verified","auth_mechanism_verified"]"#;
         assert_eq!((c.passed, c.error.as_deref()), (false, Some(want)));

@@ -44,7 +44,7 @@ pub(super) fn refs_resolve(v: &Value, g: &Grading) -> Check {
     let paginated = target["from"] == "current_step" && target_root.as_ref().is_some_and(|r| r["pagination"]["has_more"] == true);
 
     let mode = v["on_out_of_scope"].as_str().unwrap_or("warn");
-    let (in_scope, out_of_scope) = partition(&sources, &v["scope"], g.agent_url);
+    let (in_scope, out_of_scope) = partition(&sources, &v["scope"], g.extras.agent_url);
     let unresolved: Vec<&Ref> = in_scope.into_iter().filter(|s| !targets.iter().any(|t| refs_match(s, t, &keys))).collect();
     let mut missing = if paginated { Vec::new() } else { dedup(unresolved, &keys) };
     if mode == "fail" {
@@ -200,7 +200,6 @@ mod tests {
             data: Some(&data),
             schemas: schemas(),
             resolve_ctx: &resolve,
-            agent_url: AGENT,
             extras: &super::super::Extras { agent_url: AGENT, ..Default::default() },
         };
         refs_resolve(&v, &g)

@@ -5,40 +5,8 @@
 use super::enrich::{resolve_account, resolve_brand};
 use super::RequestOptions;
 use crate::storyboard::context::js::{defined, spread};
+use crate::storyboard::outcome::{dispatch_for, Dispatch, MUTATING_TASKS};
 use serde_json::{json, Map, Value};
-
-/// Tasks whose request schema requires `idempotency_key` (idempotency.js `MUTATING_TASKS`, derived
-/// from the SDK's 3.0 Zod schemas; `si_terminate_session` and `comply_test_controller` are not in it).
-pub const MUTATING_TASKS: [&str; 28] = [
-    "acquire_rights",
-    "activate_signal",
-    "build_creative",
-    "calibrate_content",
-    "create_collection_list",
-    "create_content_standards",
-    "create_media_buy",
-    "create_property_list",
-    "delete_collection_list",
-    "delete_property_list",
-    "log_event",
-    "provide_performance_feedback",
-    "report_plan_outcome",
-    "report_usage",
-    "si_initiate_session",
-    "si_send_message",
-    "sync_accounts",
-    "sync_audiences",
-    "sync_catalogs",
-    "sync_creatives",
-    "sync_event_sources",
-    "sync_governance",
-    "sync_plans",
-    "update_collection_list",
-    "update_content_standards",
-    "update_media_buy",
-    "update_property_list",
-    "update_rights",
-];
 
 /// Tasks whose 3.0 request schema is closed (`additionalProperties: false`) without `brand`
 /// (schema-loader.js `schemaAllowsTopLevelField`); the brand invariant must not add one.
@@ -112,13 +80,6 @@ pub(crate) fn apply_idempotency_invariant(request: &mut Map<String, Value>, task
     request.insert("idempotency_key".into(), Value::String(uuid::Uuid::new_v4().to_string()));
 }
 
-/// Whether runner.js sends this step through its raw MCP probe (`rawMcpProbe`) instead of the SDK
-/// client: the step overrides `auth`, or it sets `omit_idempotency_key: true` on a mutating task.
-/// The raw probe sends the request verbatim, without the version envelope.
-pub fn uses_raw_probe(task: &str, step: &Value) -> bool {
-    step.get("auth").is_some() || (step.get("omit_idempotency_key") == Some(&Value::Bool(true)) && MUTATING_TASKS.contains(&task))
-}
-
 /// The `tools/call` arguments that actually reach the agent for a built `request`: the SDK client
 /// (protocols/index.js `applyVersionEnvelope`, 3.0 pin) prepends `adcp_major_version: 3` unless the
 /// request sets its own (error-compliance sends `99` on purpose); the raw probe path adds nothing.
@@ -127,7 +88,7 @@ pub fn wire_arguments(task: &str, step: &Value, request: &Value) -> Value {
         return request.clone();
     };
     let mut out = m.clone();
-    if !uses_raw_probe(task, step) && !out.contains_key("adcp_major_version") {
+    if dispatch_for(task, step) == Dispatch::Sdk && !out.contains_key("adcp_major_version") {
         out.insert("adcp_major_version".into(), json!(3));
     }
     Value::Object(out)
