@@ -4,7 +4,7 @@
 //! receiver on loopback, on SQLite and on PostgreSQL; plus the concurrency,
 //! restart and replica guarantees the runner does not exercise.
 
-use crate::support::{call_tool_as, parallel, state_for, Backend, Hostel, PgDatabase, TRAINING_AGENT_COMPONENT};
+use crate::support::{call_tool_as, parallel, state_for, training_agent_config, Backend, Hostel, PgDatabase, TRAINING_AGENT_COMPONENT};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,30 +13,11 @@ const SALES: (&str, &str) = ("sales", "demo-sales-v1");
 const SIGNALS: (&str, &str) = ("signals", "demo-signals-v1");
 
 fn config(state: &str) -> String {
-    format!(
-        r#"
-[server]
-state = "{state}"
-
-[limits]
-max_concurrent = 256
-
-[[tenant]]
-name = "sales"
-component = "{TRAINING_AGENT_COMPONENT}"
-tokens = ["demo-sales-v1"]
-outbound = ["http://127.0.0.1:*"]
-
-[[tenant]]
-name = "signals"
-component = "{TRAINING_AGENT_COMPONENT}"
-tokens = ["demo-signals-v1"]
-outbound = ["http://127.0.0.1:*"]
-"#
-    )
+    training_agent_config(TRAINING_AGENT_COMPONENT, Some(state))
 }
 
-fn runner() -> PathBuf {
+/// The official AdCP runner's CLI, installed by `npm ci --prefix tests/adcp`.
+pub fn runner() -> PathBuf {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/adcp/node_modules/.bin/adcp");
     assert!(bin.exists(), "the AdCP storyboard runner is not installed: run `npm ci --prefix tests/adcp` (`.ci/run` does)");
     bin

@@ -4,7 +4,7 @@
 //! for the training agent and for a build of it that drops a required field.
 //! Plus the runner's own contract: exit codes, formats, loud failures.
 
-use crate::support::Hostel;
+use crate::support::{training_agent_config, Hostel};
 use hostel_test_artifacts::{MISBEHAVE_COMPONENT, TRAINING_AGENT_BROKEN_COMPONENT, TRAINING_AGENT_COMPONENT};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -53,33 +53,12 @@ pub fn bundle() -> PathBuf {
     sdk().join("compliance/cache").join(version.trim())
 }
 
-fn config(component: &str) -> String {
-    format!(
-        r#"
-[limits]
-max_concurrent = 256
-
-[[tenant]]
-name = "sales"
-component = "{component}"
-tokens = ["demo-sales-v1"]
-outbound = ["http://127.0.0.1:*"]
-
-[[tenant]]
-name = "signals"
-component = "{component}"
-tokens = ["demo-signals-v1"]
-outbound = ["http://127.0.0.1:*"]
-"#
-    )
-}
-
 /// `<storyboard>/<phase> › <step title> #n` → passed, from the official
 /// runner's `--json` report (a skip counts as passed unless its
 /// prerequisite failed, in both runners).
 fn official(h: &Hostel, (tenant, token, ids): (&str, &str, &[&str])) -> BTreeMap<String, bool> {
     let url = format!("http://{}/{tenant}/mcp", h.addr);
-    let out = Command::new(sdk().join("../../.bin/adcp"))
+    let out = Command::new(crate::adcp::runner())
         .args(["storyboard", "run", &url, "--storyboards", &self::ids(ids).join(","), "--protocol", "mcp", "--auth", token])
         .args(["--allow-http", "--webhook-receiver", "--timeout", "600", "--json"])
         .output()
@@ -154,7 +133,7 @@ fn disagreements(theirs: &BTreeMap<String, bool>, mine: &BTreeMap<String, bool>)
 /// steps that did not pass (which both agree on) and each storyboard's verdict.
 fn agree(component: &str) -> (Vec<String>, BTreeMap<String, bool>) {
     let tmp = tempfile::tempdir().unwrap();
-    let h = Hostel::start_in(tmp.path(), &config(component));
+    let h = Hostel::start_in(tmp.path(), &training_agent_config(component, None));
     let (mut failed, mut verdicts) = (Vec::new(), BTreeMap::new());
     let mut problems = Vec::new();
     for tenant in [SALES, SIGNALS] {

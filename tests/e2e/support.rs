@@ -40,6 +40,21 @@ tokens = ["tok-words", "tok-words-2"]
     )
 }
 
+/// The AdCP training agent (`component`) as tenants `sales` and `signals`
+/// (tokens `demo-sales-v1`, `demo-signals-v1`), allowed to reach loopback
+/// (the storyboard runners' webhook receivers); state at `state`, or the
+/// default under the server's directory.
+pub fn training_agent_config(component: &str, state: Option<&str>) -> String {
+    let server = state.map(|s| format!("[server]\nstate = \"{s}\"\n\n")).unwrap_or_default();
+    let mut config = format!("{server}[limits]\nmax_concurrent = 256\n");
+    for (name, token) in [("sales", "demo-sales-v1"), ("signals", "demo-signals-v1")] {
+        config.push_str(&format!(
+            "\n[[tenant]]\nname = \"{name}\"\ncomponent = \"{component}\"\ntokens = [\"{token}\"]\noutbound = [\"http://127.0.0.1:*\"]\n"
+        ));
+    }
+    config
+}
+
 impl Hostel {
     /// Starts with `config` in a fresh temp dir and waits until ready.
     pub fn start(config: &str) -> Hostel {
