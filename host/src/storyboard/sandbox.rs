@@ -4,6 +4,7 @@
 //! own webhook receiver. No socket is involved: requests go straight into
 //! [`crate::instance::invoke`].
 
+use super::outcome::Outcome;
 use crate::outbound::Origin;
 use crate::state::StateStore;
 use crate::tenants::Tenant;
@@ -104,8 +105,12 @@ impl Sandbox {
                 None => json!({}),
             };
             let answer = self.request("tools/list", params).await;
-            let body = json_rpc_body(&answer).with_context(|| format!("tools/list answered HTTP {}", answer.status))?;
-            let result = body.get("result").with_context(|| format!("tools/list failed: {}", body.get("error").unwrap_or(&body)))?;
+            // Read as every step's answer is read (JSON, SSE, batch, errors).
+            let outcome = Outcome::from_http(answer.status, &answer.body, answer.content_type.as_deref());
+            let Some(result) = outcome.rpc().and_then(|m| m.get("result")) else {
+                let why = outcome.error_message().unwrap_or_else(|| "no JSON-RPC result".into());
+                anyhow::bail!("tools/list failed (HTTP {}): {why}", answer.status);
+            };
             for tool in result["tools"].as_array().map(Vec::as_slice).unwrap_or_default() {
                 names.extend(tool["name"].as_str().map(str::to_owned));
             }
@@ -115,20 +120,4 @@ impl Sandbox {
             }
         }
     }
-}
-
-/// The JSON-RPC message in `answer`: the body itself, or for an SSE stream
-/// the last `data:` event that carries an `id` (the response, after any
-/// notifications).
-pub fn json_rpc_body(answer: &Exchange) -> Option<Value> {
-    let sse = answer.content_type.as_deref().is_some_and(|t| t.starts_with("text/event-stream"));
-    if !sse {
-        return serde_json::from_slice(&answer.body).ok();
-    }
-    let text = std::str::from_utf8(&answer.body).ok()?;
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .filter(|m| m.get("id").is_some())
-        .last()
 }
