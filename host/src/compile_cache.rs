@@ -1,5 +1,9 @@
 //! AOT compile cache: `<cache_dir>/<sha256(component)>-<engine hash>.cwasm`.
 //!
+//! What is cached is the component as served: pre-initialized (see
+//! [`crate::preinit`]) when it exports `hostel:lean/init` and
+//! pre-initialization is on, which the engine hash includes.
+//!
 //! Artifacts are native code that wasmtime loads without validation, so a
 //! file is used only when the sha256 recorded beside it at write time still
 //! matches; anything else (torn write, bit rot, another engine's file) is
@@ -12,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::component::Component;
 use wasmtime::Engine;
+
+use crate::preinit::PreinitLimits;
 
 /// How a component was obtained, for logs and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,17 +37,30 @@ pub struct CompileCache {
     hits: AtomicU64,
     misses: AtomicU64,
     compile_nanos: AtomicU64,
+    preinit: Option<PreinitLimits>,
+    preinitialized: AtomicU64,
+    preinit_failures: AtomicU64,
 }
 
 impl CompileCache {
-    /// A cache in `dir` (created on first write).
+    /// A cache in `dir` (created on first write), pre-initializing with
+    /// default limits.
     pub fn new(engine: &Engine, dir: impl Into<PathBuf>) -> Self {
+        Self::with_preinit(engine, dir, Some(PreinitLimits::default()))
+    }
+
+    /// A cache that pre-initializes components within `preinit`, or never
+    /// (`None`); the two keep separate artifacts.
+    pub fn with_preinit(engine: &Engine, dir: impl Into<PathBuf>, preinit: Option<PreinitLimits>) -> Self {
         CompileCache {
             dir: dir.into(),
-            engine_key: engine_key(engine),
+            engine_key: engine_key(engine, preinit.is_some()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             compile_nanos: AtomicU64::new(0),
+            preinit,
+            preinitialized: AtomicU64::new(0),
+            preinit_failures: AtomicU64::new(0),
         }
     }
 
@@ -79,7 +98,11 @@ impl CompileCache {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
-        let artifact = engine.precompile_component(component_bytes).map_err(anyhow::Error::from).context("failed to compile component")?;
+        let served = self.preinitialize(component_bytes);
+        let artifact = engine
+            .precompile_component(served.as_deref().unwrap_or(component_bytes))
+            .map_err(anyhow::Error::from)
+            .context("failed to compile component")?;
         self.compile_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         // SAFETY: produced by this engine just now.
         let component = unsafe { Component::deserialize(engine, &artifact) }?;
@@ -88,6 +111,43 @@ impl CompileCache {
             tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "could not write compile cache");
         }
         Ok((component, outcome))
+    }
+
+    /// The pre-initialized component, or `None` to serve it as it is (no
+    /// `init` export, pre-initialization off, or it failed: logged, since
+    /// the component still works, only slower).
+    fn preinitialize(&self, component_bytes: &[u8]) -> Option<Vec<u8>> {
+        let limits = self.preinit?;
+        let started = std::time::Instant::now();
+        match crate::preinit::preinitialize(component_bytes, limits) {
+            Ok(Some(snapshot)) => {
+                self.preinitialized.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    ms = started.elapsed().as_millis() as u64,
+                    bytes = snapshot.len(),
+                    original_bytes = component_bytes.len(),
+                    "component pre-initialized"
+                );
+                Some(snapshot)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.preinit_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %format!("{e:#}"), "pre-initialization failed; serving the component without it");
+                None
+            }
+        }
+    }
+
+    /// Components pre-initialized since start.
+    pub fn preinitialized(&self) -> u64 {
+        self.preinitialized.load(Ordering::Relaxed)
+    }
+
+    /// Components whose pre-initialization failed since start (served
+    /// without it).
+    pub fn preinit_failures(&self) -> u64 {
+        self.preinit_failures.load(Ordering::Relaxed)
     }
 
     /// Artifacts loaded from disk since start.
@@ -107,13 +167,15 @@ impl CompileCache {
 }
 
 /// A short, stable fingerprint of everything that makes artifacts
-/// incompatible: wasmtime's own compatibility hash plus its version.
-fn engine_key(engine: &Engine) -> String {
+/// incompatible: wasmtime's own compatibility hash, Hostel's version (which
+/// pins wasmtime-wizer) and whether components are pre-initialized.
+fn engine_key(engine: &Engine, preinit: bool) -> String {
     // DefaultHasher::new() uses fixed keys, so the value is stable across
     // runs of the same binary; a different toolchain at worst misses.
     let mut h = std::collections::hash_map::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut h);
     env!("CARGO_PKG_VERSION").hash(&mut h);
+    preinit.hash(&mut h);
     format!("{:016x}", h.finish())
 }
 

@@ -31,6 +31,14 @@ pub struct ServerConfig {
     pub state: String,
     /// Directory for AOT-compiled components.
     pub cache_dir: PathBuf,
+    /// Pre-initialize components that export `hostel:lean/init` when they
+    /// are compiled (see `preinit`): requests then start with the SDK's
+    /// setup done.
+    pub preinit: bool,
+    /// Milliseconds a component's `init` may run at compile time.
+    pub preinit_timeout_ms: u64,
+    /// Largest memory a component's `init` may grow, MiB.
+    pub preinit_memory_mib: u64,
     /// Origins allowed to call MCP endpoints from browsers.
     pub allowed_origins: Vec<String>,
     /// Environment variable holding the admin token; admin API off when unset.
@@ -69,12 +77,25 @@ pub struct ServerConfig {
     pub otel_service_name: String,
 }
 
+impl ServerConfig {
+    /// The pre-initialization limits, `None` when it is off.
+    pub fn preinit_limits(&self) -> Option<crate::preinit::PreinitLimits> {
+        self.preinit.then(|| crate::preinit::PreinitLimits {
+            timeout: std::time::Duration::from_millis(self.preinit_timeout_ms.max(1)),
+            max_memory_bytes: usize::try_from(self.preinit_memory_mib.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+        })
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             state: "sqlite://.hostel/state.db".into(),
             cache_dir: ".hostel/cache".into(),
+            preinit: true,
+            preinit_timeout_ms: 5_000,
+            preinit_memory_mib: 256,
             allowed_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],
             admin_token_env: "HOSTEL_ADMIN_TOKEN".into(),
             pool_instances: 1000,

@@ -23,6 +23,7 @@ pub mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
 pub mod outbound;
+pub mod preinit;
 pub mod reload;
 pub mod router;
 pub mod seal;

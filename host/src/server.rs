@@ -75,7 +75,7 @@ impl Server {
     pub async fn bind(config: &Config) -> Result<Server> {
         let engine = crate::engine::build(config.server.pool_instances)?;
         let ticker = crate::engine::EpochTicker::start(&engine);
-        let cache = CompileCache::new(&engine, &config.server.cache_dir);
+        let cache = CompileCache::with_preinit(&engine, &config.server.cache_dir, config.server.preinit_limits());
         let state = crate::state::StateStore::open(&config.server.state, config.server.state_max_connections).await?;
         tracing::info!(state = %state.display(), "state store open");
         let master = crate::seal::MasterSecret::load(&state).await?;

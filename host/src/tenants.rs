@@ -47,6 +47,9 @@ pub struct Tenant {
 pub struct Linked {
     pre: ProxyPre<RequestState>,
     lean: Option<crate::lean::GuestPre<RequestState>>,
+    /// Linear memory an instance has before running any code (a
+    /// pre-initialized component's snapshot included).
+    initial_memory_bytes: u64,
 }
 
 /// Where a tenant is in its lifecycle.
@@ -285,6 +288,13 @@ impl Registry {
     pub fn build(&self, t: &TenantConfig, bytes: &[u8], limits: Limits) -> Result<Tenant> {
         let started = Instant::now();
         let (linked, outcome) = self.linked(bytes)?;
+        // Otherwise every request would fail at instantiation.
+        anyhow::ensure!(
+            linked.initial_memory_bytes <= limits.memory_mib << 20,
+            "the component starts with {} MiB of linear memory, more than the tenant's `memory_mib` = {}",
+            linked.initial_memory_bytes.div_ceil(1 << 20),
+            limits.memory_mib
+        );
         let pre = linked.pre.clone();
         let lean = match t.entry {
             Entry::Auto => linked.lean.clone(),
@@ -336,7 +346,9 @@ impl Registry {
         let (component, outcome) = self.compile(bytes)?;
         let pre = self.link(&component)?;
         let lean = crate::lean::GuestPre::new(pre.instance_pre().clone()).ok();
-        let linked = Arc::new(Linked { pre, lean });
+        let initial_memory_bytes =
+            component.resources_required().and_then(|r| r.max_initial_memory_size).unwrap_or(0).saturating_mul(64 << 10);
+        let linked = Arc::new(Linked { pre, lean, initial_memory_bytes });
         *slot = Arc::downgrade(&linked);
         Ok((linked, Some(outcome)))
     }

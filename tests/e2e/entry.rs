@@ -3,6 +3,23 @@
 
 use crate::support::{Hostel, ECHO_COMPONENT};
 
+/// MCP exchanges with the echo guest that cover results, tool errors,
+/// protocol errors and malformed input.
+pub const ECHO_REQUESTS: &[&str] = &[
+    r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+    r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+    r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"héllo \u0000 wörld"}}}"#,
+    r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#,
+    r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"header_names","arguments":{}}}"#,
+    r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"counter","arguments":{}}}"#,
+    r#"{"jsonrpc":"2.0","id":7,"method":"nope"}"#,
+    r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"add","arguments":{"a":"x"}}}"#,
+    r#"{not json"#,
+    r#"[{"jsonrpc":"2.0","id":9,"method":"ping"}]"#,
+    "",
+];
+
 #[test]
 fn lean_and_wasi_http_answer_byte_for_byte_alike() {
     let config = format!(
@@ -12,22 +29,8 @@ fn lean_and_wasi_http_answer_byte_for_byte_alike() {
     let h = Hostel::start(&config);
     assert!(h.stderr().contains("tenant=lean entry=\"lean\""), "{}", h.stderr());
     assert!(h.stderr().contains("tenant=http entry=\"wasi-http\""), "{}", h.stderr());
-    let requests = [
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
-        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
-        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"héllo \u0000 wörld"}}}"#,
-        r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}"#,
-        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"header_names","arguments":{}}}"#,
-        r#"{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"counter","arguments":{}}}"#,
-        r#"{"jsonrpc":"2.0","id":7,"method":"nope"}"#,
-        r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"add","arguments":{"a":"x"}}}"#,
-        r#"{not json"#,
-        r#"[{"jsonrpc":"2.0","id":9,"method":"ping"}]"#,
-        "",
-    ];
     let extra = [("x-trace", "abc"), ("authorization", "Bearer dropped")];
-    for body in requests {
+    for body in ECHO_REQUESTS {
         let a = h.rpc("lean", body, &extra);
         let b = h.rpc("http", body, &extra);
         assert_eq!((a.status, a.header("content-type")), (b.status, b.header("content-type")), "{body}");

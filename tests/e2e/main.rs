@@ -15,6 +15,7 @@ mod mcp;
 mod observability;
 mod outbound;
 mod packaging;
+mod preinit;
 mod python_client;
 mod race;
 mod state;

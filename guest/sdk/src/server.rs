@@ -180,23 +180,48 @@ impl Server {
     }
 }
 
-/// What [`export!`](crate::export) accepts: `fn() -> Server`, or
-/// `fn(&HttpRequest) -> Server` when the tools depend on the request (for
-/// example one component serving several tenants, told apart by path).
-/// The marker `M` only keeps the two impls apart.
+/// What [`export!`](crate::export) accepts:
+/// - `fn() -> Server`: built once per instance image, so under Hostel at
+///   pre-initialization (deploy) rather than per request;
+/// - `fn(&HttpRequest) -> Server` when the tools depend on the request (for
+///   example one component serving several tenants, told apart by path):
+///   built per request;
+/// - `fn(&HttpRequest) -> &'static Server`: the tenant picks among servers
+///   it keeps in [`Prebuilt`](crate::Prebuilt) statics, filled by the
+///   `init = ...` hook of `export!`.
+///
+/// The marker `M` only keeps the impls apart.
 pub trait MakeServer<M> {
-    /// The server for this request.
-    fn make(&self, request: &crate::HttpRequest) -> Server;
+    /// Runs `respond` on the server for `request`; `prebuilt` is the
+    /// component's slot for a request-independent server.
+    fn with_server<R>(&self, prebuilt: &crate::Prebuilt<Server>, request: &crate::HttpRequest, respond: impl FnOnce(&Server) -> R) -> R;
+
+    /// Builds, at pre-initialization, whatever does not depend on a request.
+    fn prebuild(&self, prebuilt: &crate::Prebuilt<Server>);
 }
 
 impl<F: Fn() -> Server> MakeServer<()> for F {
-    fn make(&self, _: &crate::HttpRequest) -> Server {
-        self()
+    fn with_server<R>(&self, prebuilt: &crate::Prebuilt<Server>, _: &crate::HttpRequest, respond: impl FnOnce(&Server) -> R) -> R {
+        respond(prebuilt.get_or_init(self))
+    }
+
+    fn prebuild(&self, prebuilt: &crate::Prebuilt<Server>) {
+        prebuilt.get_or_init(self);
     }
 }
 
 impl<F: Fn(&crate::HttpRequest) -> Server> MakeServer<crate::HttpRequest> for F {
-    fn make(&self, request: &crate::HttpRequest) -> Server {
-        self(request)
+    fn with_server<R>(&self, _: &crate::Prebuilt<Server>, request: &crate::HttpRequest, respond: impl FnOnce(&Server) -> R) -> R {
+        respond(&self(request))
     }
+
+    fn prebuild(&self, _: &crate::Prebuilt<Server>) {}
+}
+
+impl<F: Fn(&crate::HttpRequest) -> &'static Server> MakeServer<&'static Server> for F {
+    fn with_server<R>(&self, _: &crate::Prebuilt<Server>, request: &crate::HttpRequest, respond: impl FnOnce(&Server) -> R) -> R {
+        respond(self(request))
+    }
+
+    fn prebuild(&self, _: &crate::Prebuilt<Server>) {}
 }

@@ -1,15 +1,22 @@
-//! Glue between the two exports (`wasi:http/incoming-handler` and the lean
-//! `hostel:lean/handler`) and [`Server::handle`].
+//! Glue between the exports (`wasi:http/incoming-handler`, the lean
+//! `hostel:lean/handler` and `hostel:lean/init`) and [`Server::handle`].
 
 use crate::http::{HttpRequest, HttpResponse};
-use crate::server::MakeServer;
+use crate::server::{MakeServer, Server};
+use crate::Prebuilt;
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use wasip2::io::streams::StreamError;
 
+/// The `hostel:lean/init` export: builds what requests would otherwise
+/// each build, before the host snapshots the instance.
+pub fn prebuild<M>(make: &impl MakeServer<M>, prebuilt: &Prebuilt<Server>) {
+    make.prebuild(prebuilt);
+}
+
 /// Reads the whole request, runs the server, writes the response.
-pub fn serve<M>(make: &impl MakeServer<M>, request: IncomingRequest, out: ResponseOutparam) {
+pub fn serve<M>(make: &impl MakeServer<M>, prebuilt: &Prebuilt<Server>, request: IncomingRequest, out: ResponseOutparam) {
     let response = match read_request(request) {
-        Ok(req) => make.make(&req).handle(&req),
+        Ok(req) => make.with_server(prebuilt, &req, |server| server.handle(&req)),
         Err(msg) => HttpResponse::json(
             400,
             &crate::jsonrpc::RpcError::new(crate::jsonrpc::INVALID_REQUEST, msg).to_response(&serde_json::Value::Null),
@@ -21,10 +28,11 @@ pub fn serve<M>(make: &impl MakeServer<M>, request: IncomingRequest, out: Respon
 /// The lean export: the host already read the request; no streams.
 pub fn serve_lean<M>(
     make: &impl MakeServer<M>,
+    prebuilt: &Prebuilt<Server>,
     request: crate::lean::exports::hostel::lean::handler::Request,
 ) -> crate::lean::exports::hostel::lean::handler::Response {
     let req = HttpRequest { method: request.method, path: request.path, headers: request.headers, body: request.body };
-    let resp = make.make(&req).handle(&req);
+    let resp = make.with_server(prebuilt, &req, |server| server.handle(&req));
     let mut headers = resp.headers;
     headers.push(("content-length".into(), resp.body.len().to_string()));
     crate::lean::exports::hostel::lean::handler::Response { status: resp.status, headers, body: resp.body }

@@ -154,12 +154,12 @@ fn installed_bundle() -> Option<PathBuf> {
 
 /// The tenant under test, compiled through the cache `serve` uses.
 async fn load_tenant(args: &RunArgs) -> Result<crate::tenants::Tenant> {
-    let (tenant, limits) = match (&args.component, &args.tenant) {
+    let (tenant, limits, preinit) = match (&args.component, &args.tenant) {
         (Some(component), _) => {
             crate::router::validate_tenant_name(&args.name)?;
             let mut t = TenantSettings::default().into_config(&args.name);
             t.component = component.clone();
-            (t, Limits::default())
+            (t, Limits::default(), crate::config::ServerConfig::default().preinit_limits())
         }
         (None, Some(name)) => {
             let config = Config::load(&args.config)?;
@@ -168,14 +168,14 @@ async fn load_tenant(args: &RunArgs) -> Result<crate::tenants::Tenant> {
                 format!("no tenant `{name}` in `{}`; it has: {}", args.config.display(), names.join(", "))
             })?;
             let limits = config.limits_for(&t);
-            (t, limits)
+            (t, limits, config.server.preinit_limits())
         }
         (None, None) => anyhow::bail!("pass --component or --tenant"),
     };
     let engine = crate::engine::build(64)?;
     // The ticker lives as long as the process: per-step deadlines need it.
     std::mem::forget(crate::engine::EpochTicker::start(&engine));
-    let cache = crate::compile_cache::CompileCache::new(&engine, &args.cache_dir);
+    let cache = crate::compile_cache::CompileCache::with_preinit(&engine, &args.cache_dir, preinit);
     let state = crate::state::StateStore::open("sqlite::memory:", 1).await?;
     let registry = crate::tenants::Registry::new(engine, cache, state, crate::seal::MasterSecret::ephemeral())?;
     tokio::task::spawn_blocking(move || registry.load(&tenant, limits)).await?

@@ -1,6 +1,7 @@
 //! Test tenant for fault isolation: each tool fails in a different way the
 //! host must contain (deadline, trap, out-of-memory, stack overflow, huge
-//! response, slow request, outbound HTTP the tenant is not allowed to make).
+//! response, slow request, outbound HTTP the tenant is not allowed to make),
+//! and its pre-initialization traps.
 
 use hostel_sdk::{Ctx, Deserialize, JsonSchema, Server, ToolResult};
 
@@ -76,4 +77,10 @@ fn server() -> Server {
         })
 }
 
-hostel_sdk::export!(server);
+/// Pre-initialization must never be a reason a component is refused: this
+/// one traps in `init`, and the host serves it without a snapshot.
+fn refuse_preinit() {
+    panic!("misbehave refuses pre-initialization");
+}
+
+hostel_sdk::export!(server, init = refuse_preinit);

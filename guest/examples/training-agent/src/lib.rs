@@ -18,7 +18,7 @@ mod signals;
 mod store;
 
 use envelope::{finish, Outcome};
-use hostel_sdk::{Ctx, HttpRequest, Server};
+use hostel_sdk::{Ctx, HttpRequest, Prebuilt, Server};
 use serde_json::Value;
 
 /// Which protocols this request's tenant speaks.
@@ -68,8 +68,7 @@ pub fn add(server: Server, role: Role, name: &str, description: &str, handler: H
     })
 }
 
-fn server(request: &HttpRequest) -> Server {
-    let role = Role::of(request);
+fn build(role: Role) -> Server {
     let mut s = Server::new("adcp-training-agent", env!("CARGO_PKG_VERSION"));
     s = add(s, role, "get_adcp_capabilities", "What this agent supports: AdCP versions, protocols, features", capabilities::get);
     s = add(s, role, "comply_test_controller", "Deterministic test hooks: force statuses, simulate delivery", controller::handle);
@@ -83,4 +82,21 @@ fn server(request: &HttpRequest) -> Server {
     s
 }
 
-hostel_sdk::export!(server);
+/// One server per role, built at pre-initialization (deploy) so a request
+/// only picks one.
+static SERVERS: Prebuilt<[Server; 3]> = Prebuilt::new();
+
+fn servers() -> &'static [Server; 3] {
+    SERVERS.get_or_init(|| [build(Role::Sales), build(Role::Signals), build(Role::Both)])
+}
+
+fn server(request: &HttpRequest) -> &'static Server {
+    let [sales, signals, both] = servers();
+    match Role::of(request) {
+        Role::Sales => sales,
+        Role::Signals => signals,
+        Role::Both => both,
+    }
+}
+
+hostel_sdk::export!(server, init = servers);

@@ -1,0 +1,51 @@
+//! Pre-initialization (`hostel:lean/init` run at compile, memory
+//! snapshotted) must change nothing a client can see: the same requests get
+//! byte-identical answers with it on and off, every request still starts
+//! from a fresh copy of the snapshot, and a component whose `init` fails is
+//! served without one.
+
+use crate::entry::ECHO_REQUESTS;
+use crate::support::{Hostel, ECHO_COMPONENT, MISBEHAVE_COMPONENT, TRAINING_AGENT_COMPONENT};
+
+const SALES_REQUESTS: &[&str] = &[
+    r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"get_adcp_capabilities","arguments":{}}}"#,
+    r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_creative_formats","arguments":{}}}"#,
+    r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"get_products","arguments":{"brief":"sports video","buying_mode":"brief"}}}"#,
+];
+
+fn config(preinit: bool) -> String {
+    format!(
+        "[server]\npreinit = {preinit}\n\n\
+         [[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
+         [[tenant]]\nname = \"sales\"\ncomponent = \"{TRAINING_AGENT_COMPONENT}\"\n\n\
+         [[tenant]]\nname = \"bad\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\n"
+    )
+}
+
+#[test]
+fn preinitialized_components_answer_exactly_like_plain_ones() {
+    let on = Hostel::start(&config(true));
+    let off = Hostel::start(&config(false));
+    assert_eq!((on.metric("hostel_preinitialized_total"), on.metric("hostel_preinit_failures_total")), (2, 1));
+    assert_eq!((off.metric("hostel_preinitialized_total"), off.metric("hostel_preinit_failures_total")), (0, 0));
+    assert!(on.stderr().contains("pre-initialization failed") && on.stderr().contains("trapped"), "{}", on.stderr());
+
+    let extra = [("x-trace", "abc")];
+    for (tenant, requests) in [("echo", ECHO_REQUESTS), ("sales", SALES_REQUESTS)] {
+        for body in requests {
+            let (a, b) = (on.rpc(tenant, body, &extra), off.rpc(tenant, body, &extra));
+            assert_eq!((a.status, a.header("content-type")), (b.status, b.header("content-type")), "{tenant}: {body}");
+            assert_eq!(a.text(), b.text(), "{tenant}: different answers for {body}");
+        }
+    }
+
+    // Each request's instance starts from the snapshot, not from what the
+    // previous request left behind.
+    for _ in 0..3 {
+        assert_eq!(on.call_tool("echo", "counter", serde_json::json!({})).unwrap()["count"], 1);
+    }
+    // The component whose init trapped is served as it is.
+    let probe = on.call_tool("bad", "probe_host", serde_json::json!({})).unwrap();
+    assert_eq!(probe["env_vars"], 0, "{probe}");
+}
