@@ -39,6 +39,11 @@ pub struct ServerConfig {
     pub preinit_timeout_ms: u64,
     /// Largest memory a component's `init` may grow, MiB.
     pub preinit_memory_mib: u64,
+    /// Load each config-file tenant on its first request instead of at
+    /// start: for hosts with many tenants, most of them idle. A broken
+    /// component is then only reported when first used (run
+    /// `hostel compile` in CI to catch it earlier).
+    pub lazy_tenants: bool,
     /// Origins allowed to call MCP endpoints from browsers.
     pub allowed_origins: Vec<String>,
     /// Environment variable holding the admin token; admin API off when unset.
@@ -96,6 +101,7 @@ impl Default for ServerConfig {
             preinit: true,
             preinit_timeout_ms: 5_000,
             preinit_memory_mib: 256,
+            lazy_tenants: false,
             allowed_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],
             admin_token_env: "HOSTEL_ADMIN_TOKEN".into(),
             pool_instances: 1000,

@@ -17,6 +17,7 @@ pub mod gateway;
 pub mod guest_log;
 pub mod http_client;
 pub mod instance;
+pub mod lazy;
 pub mod lean;
 pub mod linker;
 pub mod metrics;

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::server::AppState;
-use crate::tenants::Source;
+use crate::tenants::{Slot, Source};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -18,12 +18,23 @@ pub async fn reload(state: &AppState, path: &Path) -> Result<()> {
         state.registry.list().into_iter().map(|(n, _)| n).filter(|n| state.registry.source(n) == Some(Source::File)).collect();
     let registry = state.registry.clone();
     let config = new.clone();
-    // Build everything first (cache hits make unchanged tenants cheap).
+    let lazy = state.lazy_tenants;
+    // Build everything first (cache hits make unchanged tenants cheap);
+    // lazy tenants are only checked to be readable, and load when used.
     let built = tokio::task::spawn_blocking(move || {
         config
             .tenants
             .iter()
-            .map(|t| registry.load(t, config.limits_for(t)).with_context(|| format!("config reload rejected: tenant `{}`", t.name)))
+            .map(|t| {
+                let limits = config.limits_for(t);
+                let slot = match lazy {
+                    true => std::fs::metadata(&t.component)
+                        .map(|_| Slot::Lazy(crate::lazy::Pending::new(t.clone(), limits)))
+                        .with_context(|| format!("cannot read component `{}`", t.component.display())),
+                    false => registry.load(t, limits).map(|tenant| Slot::Ready(std::sync::Arc::new(tenant))),
+                };
+                slot.with_context(|| format!("config reload rejected: tenant `{}`", t.name))
+            })
             .collect::<Result<Vec<_>>>()
     })
     .await??;

@@ -38,6 +38,8 @@ pub struct AppState {
     /// True when the admin API has a listener of its own (then the main
     /// listener does not serve it).
     pub admin_separate: bool,
+    /// `server.lazy_tenants` as started (a reload keeps it).
+    pub lazy_tenants: bool,
     /// Span export, when `server.otel_endpoint` is set.
     #[cfg(feature = "otel")]
     pub otel: Option<crate::otel::Exporter>,
@@ -106,6 +108,7 @@ impl Server {
                 lock: tokio::sync::Mutex::new(()),
             },
             admin_separate: admin_listener.is_some(),
+            lazy_tenants: config.server.lazy_tenants,
             #[cfg(feature = "otel")]
             otel: match &config.server.otel_endpoint {
                 Some(endpoint) => Some(crate::otel::Exporter::start(endpoint, &config.server.otel_service_name)?),

@@ -62,6 +62,8 @@ pub enum Slot {
     },
     /// Serving.
     Ready(Arc<Tenant>),
+    /// Registered, loaded by its first request (`server.lazy_tenants`).
+    Lazy(Arc<crate::lazy::Pending>),
     /// Could not be loaded; the message says why.
     Failed {
         /// Tokens, so a failed tenant still authenticates before saying so.
@@ -77,13 +79,15 @@ impl Slot {
         match self {
             Slot::Compiling { tokens } | Slot::Failed { tokens, .. } => tokens,
             Slot::Ready(t) => &t.tokens,
+            Slot::Lazy(p) => &p.config.tokens,
         }
     }
 
-    /// `compiling`, `ready` or `failed`.
+    /// `compiling`, `ready`, `unloaded` (lazy, not used yet) or `failed`.
     pub fn status(&self) -> &'static str {
         match self {
             Slot::Compiling { .. } => "compiling",
+            Slot::Lazy(_) => "unloaded",
             Slot::Ready(_) => "ready",
             Slot::Failed { .. } => "failed",
         }
@@ -157,12 +161,13 @@ impl Registry {
     /// routed after this sees the new one. Fails, changing nothing, when
     /// one of `hosts` already routes to another tenant.
     pub fn install(&self, name: &str, tenant: Tenant, hosts: &[String], source: Source) -> Result<()> {
-        self.replace(&[name.to_owned()], vec![(name.to_owned(), tenant, hosts.to_vec())], source)
+        self.replace(&[name.to_owned()], vec![(name.to_owned(), Slot::Ready(Arc::new(tenant)), hosts.to_vec())], source)
     }
 
     /// Replaces every config-file tenant at once (config reload): `old`
-    /// file tenants stop, `new` ones serve, host routes move with them.
-    pub fn replace_file_tenants(&self, old: &[String], new: Vec<(String, Tenant, Vec<String>)>) -> Result<()> {
+    /// file tenants stop, `new` ones (ready, or lazy) serve, host routes
+    /// move with them.
+    pub fn replace_file_tenants(&self, old: &[String], new: Vec<(String, Slot, Vec<String>)>) -> Result<()> {
         self.replace(old, new, Source::File)
     }
 
@@ -170,7 +175,7 @@ impl Registry {
     /// (name, tenant, hosts) serve from `source`, and host routes move with
     /// them, all under the registry's locks. All or nothing: a host that a
     /// tenant outside the swap owns fails it before anything changes.
-    fn replace(&self, old: &[String], new: Vec<(String, Tenant, Vec<String>)>, source: Source) -> Result<()> {
+    fn replace(&self, old: &[String], new: Vec<(String, Slot, Vec<String>)>, source: Source) -> Result<()> {
         let mut routes = self.hosts.write().expect("registry lock");
         let mut slots = self.slots.write().expect("registry lock");
         let mut sources = self.sources.write().expect("registry lock");
@@ -188,8 +193,8 @@ impl Registry {
             slots.remove(name);
             sources.remove(name);
         }
-        for (name, tenant, _) in new {
-            slots.insert(name.clone(), Slot::Ready(Arc::new(tenant)));
+        for (name, slot, _) in new {
+            slots.insert(name.clone(), slot);
             sources.insert(name, source.clone());
         }
         *routes = next;
@@ -243,22 +248,40 @@ impl Registry {
         all
     }
 
-    /// True when every tenant is ready.
+    /// True when every tenant is ready (or lazy: ready to be loaded).
     pub fn all_ready(&self) -> bool {
-        self.slots.read().expect("registry lock").values().all(|s| matches!(s, Slot::Ready(_)))
+        self.slots.read().expect("registry lock").values().all(|s| matches!(s, Slot::Ready(_) | Slot::Lazy(_)))
+    }
+
+    /// Puts the outcome of loading lazy tenant `name` in its slot, if the
+    /// slot still holds `pending` (a reload or deploy may have replaced it).
+    pub fn settle(&self, name: &str, pending: &Arc<crate::lazy::Pending>, slot: Slot) {
+        let mut slots = self.slots.write().expect("registry lock");
+        if matches!(slots.get(name), Some(Slot::Lazy(p)) if Arc::ptr_eq(p, pending)) {
+            slots.insert(name.to_owned(), slot);
+        }
     }
 
     /// Registers every tenant of `config` as compiling and loads them in
     /// the background (in parallel), so the listener is up at once and
     /// early requests get 503 + Retry-After instead of a refused connection.
+    /// With `server.lazy_tenants` they are only registered, and each is
+    /// loaded by its first request.
     pub fn load_all(self: &Arc<Self>, config: &Config) {
         for t in &config.tenants {
-            self.slots.write().expect("registry lock").insert(t.name.clone(), Slot::Compiling { tokens: t.tokens.clone() });
+            let slot = match config.server.lazy_tenants {
+                true => Slot::Lazy(crate::lazy::Pending::new(t.clone(), config.limits_for(t))),
+                false => Slot::Compiling { tokens: t.tokens.clone() },
+            };
+            self.slots.write().expect("registry lock").insert(t.name.clone(), slot);
             self.sources.write().expect("registry lock").insert(t.name.clone(), Source::File);
             let mut hosts = self.hosts.write().expect("registry lock");
             for h in &t.hosts {
                 hosts.insert(h.to_ascii_lowercase(), t.name.clone());
             }
+        }
+        if config.server.lazy_tenants {
+            return;
         }
         for t in &config.tenants {
             let (registry, tenant, limits) = (self.clone(), t.clone(), config.limits_for(t));

@@ -11,6 +11,7 @@ mod entry;
 mod errors;
 mod faults;
 mod hostile;
+mod lazy;
 mod mcp;
 mod observability;
 mod outbound;

@@ -1,0 +1,56 @@
+//! Lazy tenants (`server.lazy_tenants`): nothing is compiled at start, the
+//! first request loads its tenant (concurrent first requests share one
+//! load), auth still applies before loading, and a broken component is
+//! reported when first used.
+
+use crate::support::{http, parallel, Hostel, ECHO_COMPONENT, WORDSMITH_COMPONENT};
+
+const LIST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+
+fn status(h: &Hostel, tenant: &str) -> String {
+    let ready = h.request("GET", "/readyz", &[], b"");
+    ready.json()["tenants"][tenant]["status"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn lazy_tenants_load_on_first_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let broken = tmp.path().join("broken.wasm");
+    std::fs::write(&broken, b"not a component").unwrap();
+    let config = format!(
+        "[server]\nlazy_tenants = true\n\n\
+         [[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
+         [[tenant]]\nname = \"words\"\ncomponent = \"{WORDSMITH_COMPONENT}\"\ntokens = [\"tok-words\"]\n\n\
+         [[tenant]]\nname = \"broken\"\ncomponent = \"{}\"\n",
+        broken.display()
+    );
+    let h = Hostel::start_in(tmp.path(), &config);
+    assert_eq!(h.metric("hostel_compile_cache_misses_total") + h.metric("hostel_compile_cache_hits_total"), 0, "nothing loads at start");
+    assert_eq!((status(&h, "echo"), status(&h, "broken")), ("unloaded".into(), "unloaded".into()));
+
+    // Auth is checked before anything is loaded.
+    assert_eq!(h.rpc("words", LIST, &[]).status, 401);
+    assert_eq!(status(&h, "words"), "unloaded");
+
+    assert_eq!(h.call_tool("echo", "add", serde_json::json!({"a": 2, "b": 3})).unwrap()["sum"], 5);
+    assert_eq!(status(&h, "echo"), "ready");
+    assert_eq!(h.metric("hostel_compile_cache_misses_total"), 1);
+
+    // Eight first requests at once: all answered, one compile.
+    let addr = h.addr;
+    let codes = parallel(8, move |_| {
+        http(addr, "POST", "/words/mcp", &[("authorization", "Bearer tok-words"), ("content-type", "application/json"), ("accept", "application/json, text/event-stream")], LIST.as_bytes())
+            .unwrap()
+            .status
+    });
+    assert!(codes.iter().all(|&c| c == 200), "{codes:?}");
+    assert_eq!(h.metric("hostel_compile_cache_misses_total"), 2);
+
+    let bad = h.rpc("broken", LIST, &[]);
+    assert_eq!(bad.status, 503, "{}", bad.text());
+    assert!(bad.text().contains("failed to load"), "{}", bad.text());
+    let ready = h.request("GET", "/readyz", &[], b"");
+    assert_eq!(ready.status, 503);
+    assert!(ready.json()["tenants"]["broken"]["error"].as_str().unwrap().contains("WebAssembly"), "{}", ready.text());
+    assert_eq!(h.stderr().matches("tenant failed to load").count(), 1, "{}", h.stderr());
+}
