@@ -4,7 +4,11 @@
 #     so they share one compiled copy), and with 100 of the 1,000 active;
 #   - throughput, 64 connections: 100 tenants round-robin vs 1 tenant;
 #   - first request to a newly deployed tenant (admin API), compile cache
-#     cold vs warm (the training agent, 0.7 MB).
+#     cold vs warm (the training agent, 0.7 MB);
+#   - 1,000 *distinct* components (echo, each with its own custom section,
+#     so nothing is shared) with `lazy_tenants = true`: time to ready and
+#     RSS idle, then the first request to 100 of them (compile cache cold,
+#     two at a time) and RSS with those 100 loaded.
 #
 #   bash bench/tenants.sh        # DURATION=10 CONNECTIONS=64 by default
 set -euo pipefail
@@ -22,14 +26,19 @@ pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-# serve N CACHE_DIR: starts hostel with tenants t1..tN (echo) and waits
-# until /readyz is 200; sets $pid and $addr.
+# serve N CACHE_DIR [distinct]: starts hostel with tenants t1..tN (echo;
+# with `distinct`, lazy tenants of N different components) and waits until
+# /readyz is 200; sets $pid and $addr.
 serve() {
-  local n=$1 cache=$2
+  local n=$1 cache=$2 distinct=${3:-}
   {
-    echo "[server]"; echo "listen = \"127.0.0.1:0\""; echo "state = \"sqlite://$work/state-$n.db\""
+    echo "[server]"; echo "listen = \"127.0.0.1:0\""; echo "state = \"sqlite://$work/state-$n$distinct.db\""
     echo "cache_dir = \"$cache\""; echo "admin_token_env = \"BENCH_ADMIN_TOKEN\""
-    for i in $(seq 1 "$n"); do echo "[[tenant]]"; echo "name = \"t$i\""; echo "component = \"$echo_wasm\""; done
+    [ -n "$distinct" ] && echo "lazy_tenants = true"
+    for i in $(seq 1 "$n"); do
+      echo "[[tenant]]"; echo "name = \"t$i\""
+      if [ -n "$distinct" ]; then echo "component = \"$work/distinct/e$i.wasm\""; else echo "component = \"$echo_wasm\""; fi
+    done
   } > "$work/hostel-$n.toml"
   BENCH_ADMIN_TOKEN=bench-admin-token-0001 "$bin" serve --config "$work/hostel-$n.toml" > "$work/out" 2> "$work/err" &
   pid=$!
@@ -68,6 +77,36 @@ serve 1 "$work/cache"   # same cache: the agent's artifact is on disk now
 warm=$(first_call agent-warm)
 stop
 
+# 1,000 distinct components: echo plus a custom section naming the copy
+# (valid anywhere in a component), so every one compiles on its own.
+mkdir -p "$work/distinct"
+python3 - "$echo_wasm" "$work/distinct" <<'PY'
+import sys
+src, out = open(sys.argv[1], "rb").read(), sys.argv[2]
+def leb(n):
+    b = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        b.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(b)
+for i in range(1, 1001):
+    name, payload = b"hostel-bench-copy", str(i).encode()
+    body = leb(len(name)) + name + payload
+    open(f"{out}/e{i}.wasm", "wb").write(src + b"\x00" + leb(len(body)) + body)
+PY
+started=$(date +%s.%N)
+serve 1000 "$work/cache-distinct" distinct
+lazy_ready=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", (e - s) * 1000 }')
+sleep 1; rss_lazy=$(rss_mib)
+started=$(date +%s.%N)
+seq 1 100 | xargs -P2 -I{} curl -sf -o /dev/null "$addr/t{}/mcp" -H 'content-type: application/json' -H 'accept: application/json' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'
+lazy_first=$(awk -v s="$started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", (e - s) * 1000 / 100 * 2 }')
+rss_lazy_active=$(rss_mib)
+loaded=$(curl -s "$addr/readyz" | grep -o '"status":"ready"' | wc -l)
+stop
+
 field() { echo "$1" | grep -o "$2=[0-9.]*" | cut -d= -f2; }
 per_tenant=$(awk -v a="$rss1000" -v b="$rss1" 'BEGIN { printf "%.1f", (a - b) * 1024 / 999 }')
 cat <<TABLE
@@ -83,4 +122,8 @@ Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' 
 | 100 tenants round-robin: req/s, p50, p99 | $(field "$many" rps), $(field "$many" p50_us) µs, $(field "$many" p99_us) µs (errors $(field "$many" errors)) |
 | first request to a new tenant, cache cold (deploy + compile + call) | ${cold} ms |
 | first request to a new tenant, cache warm | ${warm} ms |
+| 1,000 distinct components, \`lazy_tenants\`: start to ready | ${lazy_ready} ms |
+| 1,000 distinct components, lazy, idle | ${rss_lazy} MiB |
+| first request to a lazy tenant, cache cold (100 tenants, 2 at a time) | ${lazy_first} ms each |
+| 1,000 distinct components, lazy, ${loaded} loaded | ${rss_lazy_active} MiB |
 TABLE

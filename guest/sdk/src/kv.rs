@@ -240,11 +240,14 @@ impl Bucket {
     }
 }
 
-/// Sleeps a random time up to 1 ms · 2^attempt (capped at 50 ms), so
+/// Sleeps a random time up to 1 ms · 2^attempt (capped at 200 ms), so
 /// requests that collided on a key spread out instead of colliding again.
+/// A 50 ms cap let 200 writers of one key on a loaded 2-core machine keep
+/// colliding until some gave up: the window must be wide enough for all of
+/// them to take turns.
 #[cfg(target_arch = "wasm32")]
 fn backoff(attempt: u32) {
-    let cap_us = (1000u64 << attempt.min(6)).min(50_000);
+    let cap_us = (1000u64 << attempt.min(8)).min(200_000);
     let pause = wasip2::random::random::get_random_u64() % cap_us;
     std::thread::sleep(std::time::Duration::from_micros(pause));
 }

@@ -82,21 +82,22 @@ fn build(role: Role) -> Server {
     s
 }
 
-/// One server per role, built at pre-initialization (deploy) so a request
-/// only picks one.
-static SERVERS: Prebuilt<[Server; 3]> = Prebuilt::new();
+/// One server per role, each built at pre-initialization (deploy); without
+/// it, a request builds only its own role's server.
+static SERVERS: [Prebuilt<Server>; 3] = [const { Prebuilt::new() }; 3];
 
-fn servers() -> &'static [Server; 3] {
-    SERVERS.get_or_init(|| [build(Role::Sales), build(Role::Signals), build(Role::Both)])
+fn server_for(role: Role) -> &'static Server {
+    SERVERS[role as usize].get_or_init(|| build(role))
 }
 
 fn server(request: &HttpRequest) -> &'static Server {
-    let [sales, signals, both] = servers();
-    match Role::of(request) {
-        Role::Sales => sales,
-        Role::Signals => signals,
-        Role::Both => both,
+    server_for(Role::of(request))
+}
+
+fn prebuild_all() {
+    for role in [Role::Sales, Role::Signals, Role::Both] {
+        server_for(role);
     }
 }
 
-hostel_sdk::export!(server, init = servers);
+hostel_sdk::export!(server, init = prebuild_all);
