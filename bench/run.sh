@@ -131,4 +131,9 @@ $(if [ -n "${x_rps:-}" ]; then echo "hostel lean vs \`wasmtime serve\`: $(ratio 
 | whole request, bare wasi:http guest (no SDK, fixed answer) | $(median bare_wasi_http_fresh_instance) |
 | whole tools/call echo, SDK guest, wasi:http export | $(median tools_call_echo_fresh_instance) |
 | whole tools/call echo, SDK guest, lean export | $(median tools_call_echo_lean) |
+| same, without pre-initialization (server built per request) | $(median tools_call_echo_lean_no_preinit) |
+| training agent \`sales\`, tools/call get_adcp_capabilities, pre-initialized | $(median training_agent_capabilities) |
+| same, without pre-initialization | $(median training_agent_capabilities_no_preinit) |
+| training agent \`sales\`, tools/list, pre-initialized | $(median training_agent_tools_list) |
+| same, without pre-initialization | $(median training_agent_tools_list_no_preinit) |
 MD
