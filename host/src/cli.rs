@@ -75,6 +75,10 @@ pub struct CompileArgs {
     /// Compile cache directory.
     #[arg(long, env = "HOSTEL_CACHE_DIR", default_value = ".hostel/cache")]
     pub cache_dir: PathBuf,
+    /// Compile without pre-initialization, for servers run with
+    /// `preinit = false` (their artifacts are kept apart).
+    #[arg(long)]
+    pub no_preinit: bool,
 }
 
 impl ServeArgs {
@@ -101,7 +105,8 @@ impl ServeArgs {
 pub fn compile(args: &CompileArgs) -> Result<()> {
     anyhow::ensure!(args.output.is_none() || args.components.len() == 1, "`--output` needs exactly one component");
     let engine = crate::engine::build(1)?;
-    let cache = crate::compile_cache::CompileCache::new(&engine, &args.cache_dir);
+    let preinit = (!args.no_preinit).then(|| crate::config::ServerConfig::default().preinit_limits()).flatten();
+    let cache = crate::compile_cache::CompileCache::with_preinit(&engine, &args.cache_dir, preinit);
     for path in &args.components {
         let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
         let started = std::time::Instant::now();
