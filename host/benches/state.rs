@@ -49,7 +49,8 @@ fn benches(c: &mut Criterion) {
         store_ops(c, &rt, "postgres", &pg);
     }
 
-    let (keeper, _t1) = rt.block_on(async { load_tenant(hostel_test_artifacts::KEEPER_COMPONENT, "bench", Entry::Auto, true, sqlite.clone()) });
+    let (keeper, _t1) =
+        rt.block_on(async { load_tenant(hostel_test_artifacts::KEEPER_COMPONENT, "bench", Entry::Auto, true, sqlite.clone()) });
     let (echo, _t2) = rt.block_on(async { load_tenant(hostel_test_artifacts::ECHO_COMPONENT, "bench", Entry::Auto, true, sqlite.clone()) });
     rt.block_on(hostel::instance::invoke(&keeper, call("put", r#"{"key":"plan","value":{"tier":"gold"}}"#))).unwrap();
     for (name, tenant, tool, args) in [

@@ -176,9 +176,9 @@ async fn pipeline(
     }
     let tenant = match slot {
         Slot::Ready(t) => t,
-        Slot::Lazy(pending) => crate::lazy::activate(&state.registry, &pending).await.map_err(|_| {
-            HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log"))
-        })?,
+        Slot::Lazy(pending) => crate::lazy::activate(&state.registry, &pending)
+            .await
+            .map_err(|_| HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log")))?,
         Slot::Compiling { .. } => {
             return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` is starting (compiling its component)"))
                 .header(header::RETRY_AFTER, RETRY_COMPILING))

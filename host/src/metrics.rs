@@ -170,8 +170,18 @@ impl Collector for HostCollector {
         };
         counter(&mut encoder, "hostel_compile_cache_hits", "Components loaded from the AOT cache", cache.hits())?;
         counter(&mut encoder, "hostel_compile_cache_misses", "Components compiled (cache miss or rejected artifact)", cache.misses())?;
-        counter(&mut encoder, "hostel_preinitialized", "Components pre-initialized at compile (hostel:lean/init run and snapshotted)", cache.preinitialized())?;
-        counter(&mut encoder, "hostel_preinit_failures", "Components whose pre-initialization failed (served without it)", cache.preinit_failures())?;
+        counter(
+            &mut encoder,
+            "hostel_preinitialized",
+            "Components pre-initialized at compile (hostel:lean/init run and snapshotted)",
+            cache.preinitialized(),
+        )?;
+        counter(
+            &mut encoder,
+            "hostel_preinit_failures",
+            "Components whose pre-initialization failed (served without it)",
+            cache.preinit_failures(),
+        )?;
         let gauge = |encoder: &mut DescriptorEncoder, name, help, v: f64| {
             let g = ConstGauge::new(v);
             g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)

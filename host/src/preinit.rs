@@ -108,7 +108,8 @@ pub fn preinitialize(component: &[u8], limits: PreinitLimits) -> Result<Option<V
     let _ticker = crate::engine::EpochTicker::start(&engine);
     store.set_epoch_deadline(crate::engine::deadline_ticks(limits.timeout));
 
-    let instance = linker.instantiate(&mut store, &compiled).map_err(anyhow::Error::from).context("instantiating for pre-initialization")?;
+    let instance =
+        linker.instantiate(&mut store, &compiled).map_err(anyhow::Error::from).context("instantiating for pre-initialization")?;
     let iface = compiled.get_export_index(None, INIT_INTERFACE).context("no init interface")?;
     let func = compiled.get_export_index(Some(&iface), "init").context("the init interface has no `init` function")?;
     instance
@@ -134,8 +135,7 @@ pub fn preinitialize(component: &[u8], limits: PreinitLimits) -> Result<Option<V
 }
 
 /// Interfaces the init linker really provides (WASI p2 and wasi:http).
-const PROVIDED: &[&str] =
-    &["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/", "wasi:sockets/", "wasi:http/"];
+const PROVIDED: &[&str] = &["wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:cli/", "wasi:filesystem/", "wasi:sockets/", "wasi:http/"];
 
 /// Key-value and seal only exist for a tenant, and there is none at
 /// deploy: they are linked as functions that trap, so an `init` calling

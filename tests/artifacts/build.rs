@@ -18,7 +18,13 @@ fn main() {
     let examples = guest_root.join("examples");
 
     let guests = guest_names(&examples);
-    for path in [examples.join("Cargo.toml"), examples.join("Cargo.lock"), guest_root.join("sdk/Cargo.toml"), guest_root.join("sdk/src"), guest_root.join("../wit")] {
+    for path in [
+        examples.join("Cargo.toml"),
+        examples.join("Cargo.lock"),
+        guest_root.join("sdk/Cargo.toml"),
+        guest_root.join("sdk/src"),
+        guest_root.join("../wit"),
+    ] {
         println!("cargo:rerun-if-changed={}", path.display());
     }
     for g in &guests {

@@ -39,9 +39,19 @@ fn lazy_tenants_load_on_first_use() {
     // Eight first requests at once: all answered, one compile.
     let addr = h.addr;
     let codes = parallel(8, move |_| {
-        http(addr, "POST", "/words/mcp", &[("authorization", "Bearer tok-words"), ("content-type", "application/json"), ("accept", "application/json, text/event-stream")], LIST.as_bytes())
-            .unwrap()
-            .status
+        http(
+            addr,
+            "POST",
+            "/words/mcp",
+            &[
+                ("authorization", "Bearer tok-words"),
+                ("content-type", "application/json"),
+                ("accept", "application/json, text/event-stream"),
+            ],
+            LIST.as_bytes(),
+        )
+        .unwrap()
+        .status
     });
     assert!(codes.iter().all(|&c| c == 200), "{codes:?}");
     assert_eq!(h.metric("hostel_compile_cache_misses_total"), 2);

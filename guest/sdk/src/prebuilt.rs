@@ -54,10 +54,13 @@ mod tests {
     fn builds_once() {
         let slot = Prebuilt::new();
         let mut builds = 0;
-        assert_eq!(*slot.get_or_init(|| {
-            builds += 1;
+        assert_eq!(
+            *slot.get_or_init(|| {
+                builds += 1;
+                7
+            }),
             7
-        }), 7);
+        );
         assert_eq!(*slot.get_or_init(|| 8), 7, "a second build must not replace the first value");
         assert_eq!(builds, 1);
     }
