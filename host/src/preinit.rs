@@ -302,6 +302,13 @@ mod tests {
     }
 
     #[test]
+    fn init_is_bounded_in_time() {
+        let limits = PreinitLimits { timeout: Duration::from_millis(50), ..Default::default() };
+        let err = preinitialize(&read(hostel_test_artifacts::SPIN_INIT_COMPONENT), limits).unwrap_err();
+        assert!(format!("{err:#}").contains("trapped"), "an init that never returns must be cut off: {err:#}");
+    }
+
+    #[test]
     fn init_is_bounded_in_memory() {
         let limits = PreinitLimits { max_memory_bytes: 64 << 10, ..Default::default() };
         assert!(preinitialize(&read(ECHO_COMPONENT), limits).is_err(), "echo needs more than 64 KiB; init must fail, not grow");
