@@ -44,6 +44,10 @@ pub struct ServerConfig {
     /// component is then only reported when first used (run
     /// `hostel compile` in CI to catch it earlier).
     pub lazy_tenants: bool,
+    /// With `lazy_tenants`: unload a tenant that served no request for this
+    /// many seconds (its next request loads it again from the compile
+    /// cache); 0 keeps loaded tenants loaded.
+    pub lazy_idle_secs: u64,
     /// Origins allowed to call MCP endpoints from browsers.
     pub allowed_origins: Vec<String>,
     /// Environment variable holding the admin token; admin API off when unset.
@@ -102,6 +106,7 @@ impl Default for ServerConfig {
             preinit_timeout_ms: 5_000,
             preinit_memory_mib: 256,
             lazy_tenants: false,
+            lazy_idle_secs: 900,
             allowed_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],
             admin_token_env: "HOSTEL_ADMIN_TOKEN".into(),
             pool_instances: 1000,

@@ -187,6 +187,7 @@ async fn pipeline(
             return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log")))
         }
     };
+    tenant.touch();
     let busy = || {
         state.metrics.reject(name, "busy");
         HostError::new(StatusCode::TOO_MANY_REQUESTS, "too many concurrent requests").header(header::RETRY_AFTER, RETRY_BUSY)

@@ -6,25 +6,40 @@
 //!
 //! Concurrent first requests share one load; the slot then becomes
 //! `Ready` (or `Failed`, with the reason logged once) exactly as an eager
-//! load would have left it.
+//! load would have left it. With `server.lazy_idle_secs`, a lazily loaded
+//! tenant that has served no request for that long goes back to unloaded
+//! (its compiled code is freed with its last user), and its next request
+//! loads it again from the compile cache.
 
 use crate::config::{Limits, TenantConfig};
 use crate::tenants::{Registry, Slot, Tenant};
 use std::sync::Arc;
 
-/// A tenant registered but not loaded yet.
-pub struct Pending {
+/// What a lazy tenant is loaded from, kept by the loaded tenant too so it
+/// can be unloaded and loaded again.
+pub struct LazySource {
     /// The tenant as configured.
     pub config: TenantConfig,
     /// Its effective limits.
     pub limits: Limits,
+}
+
+/// A tenant registered but not loaded yet.
+pub struct Pending {
+    /// Where it loads from.
+    pub source: Arc<LazySource>,
     loaded: tokio::sync::OnceCell<Result<Arc<Tenant>, String>>,
 }
 
 impl Pending {
     /// A tenant to load on first use.
     pub fn new(config: TenantConfig, limits: Limits) -> Arc<Pending> {
-        Arc::new(Pending { config, limits, loaded: tokio::sync::OnceCell::new() })
+        Self::from_source(Arc::new(LazySource { config, limits }))
+    }
+
+    /// A tenant to load (again) on its next use.
+    pub fn from_source(source: Arc<LazySource>) -> Arc<Pending> {
+        Arc::new(Pending { source, loaded: tokio::sync::OnceCell::new() })
     }
 }
 
@@ -32,13 +47,17 @@ impl Pending {
 /// puts the result in its slot, unless a reload or deploy replaced the slot
 /// meanwhile. `Err` is the load failure.
 pub async fn activate(registry: &Arc<Registry>, pending: &Arc<Pending>) -> Result<Arc<Tenant>, String> {
-    let name = &pending.config.name;
+    let name = &pending.source.config.name;
     let result = pending
         .loaded
         .get_or_init(|| async {
-            let (registry, config, limits) = (registry.clone(), pending.config.clone(), pending.limits);
+            let (registry, source) = (registry.clone(), pending.source.clone());
             let started = std::time::Instant::now();
-            let loaded = match tokio::task::spawn_blocking(move || registry.load(&config, limits)).await {
+            let loaded = match tokio::task::spawn_blocking(move || {
+                registry.load(&source.config, source.limits).map(|t| t.loaded_lazily(source.clone()))
+            })
+            .await
+            {
                 Ok(Ok(tenant)) => Ok(Arc::new(tenant)),
                 Ok(Err(e)) => Err(format!("{e:#}")),
                 Err(e) => Err(format!("loading stopped: {e}")),
@@ -53,8 +72,26 @@ pub async fn activate(registry: &Arc<Registry>, pending: &Arc<Pending>) -> Resul
         .clone();
     let settled = match &result {
         Ok(tenant) => Slot::Ready(tenant.clone()),
-        Err(error) => Slot::Failed { tokens: pending.config.tokens.clone(), error: error.clone() },
+        Err(error) => Slot::Failed { tokens: pending.source.config.tokens.clone(), error: error.clone() },
     };
     registry.settle(name, pending, settled);
     result
+}
+
+/// Unloads lazily loaded tenants idle for `idle` or longer, every
+/// `idle / 4` (1 s to 30 s), until the task is dropped.
+pub async fn evict_idle(registry: Arc<Registry>, idle: std::time::Duration) {
+    let every = (idle / 4).clamp(std::time::Duration::from_secs(1), std::time::Duration::from_secs(30));
+    loop {
+        tokio::time::sleep(every).await;
+        for name in registry.unload_idle(idle) {
+            tracing::info!(tenant = %name, idle_secs = idle.as_secs(), "idle lazy tenant unloaded");
+        }
+    }
+}
+
+/// Seconds since the process started: when a tenant last served.
+pub(crate) fn now_secs() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START.get_or_init(std::time::Instant::now).elapsed().as_secs()
 }

@@ -66,6 +66,8 @@ pub struct Server {
     listener: TcpListener,
     admin_listener: Option<TcpListener>,
     sync_every: Duration,
+    /// Unload lazily loaded tenants idle this long (`lazy_idle_secs`).
+    lazy_idle: Option<Duration>,
     state: Arc<AppState>,
     http: HttpLimits,
     grace: Duration,
@@ -127,6 +129,8 @@ impl Server {
             listener,
             admin_listener,
             sync_every: Duration::from_secs(config.server.tenant_sync_secs),
+            lazy_idle: (config.server.lazy_tenants && config.server.lazy_idle_secs > 0)
+                .then(|| Duration::from_secs(config.server.lazy_idle_secs)),
             state,
             http,
             grace: Duration::from_secs(config.server.shutdown_grace_secs),
@@ -157,6 +161,7 @@ impl Server {
         // API tenants: load what earlier deploys stored, then follow changes
         // other replicas make.
         let sync = tokio::spawn(crate::admin::sync_loop(self.state.clone(), self.sync_every));
+        let evict = self.lazy_idle.map(|idle| tokio::spawn(crate::lazy::evict_idle(self.state.registry.clone(), idle)));
         let watch = self.config_path.clone().map(|path| {
             let poll = self.watch_config.then_some(Duration::from_secs(2));
             tokio::spawn(crate::reload::watch(self.state.clone(), path, poll))
@@ -204,6 +209,9 @@ impl Server {
             });
         }
         sync.abort();
+        if let Some(e) = evict {
+            e.abort();
+        }
         if let Some(w) = watch {
             w.abort();
         }

@@ -39,6 +39,11 @@ pub struct Tenant {
     pub seal: crate::seal::SealKey,
     /// Keeps the shared compiled component alive while this tenant is.
     _linked: Arc<Linked>,
+    /// Set when loaded on first use (`lazy_tenants`), so it can be unloaded
+    /// when idle.
+    lazy: Option<Arc<crate::lazy::LazySource>>,
+    /// [`crate::lazy::now_secs`] of the last request routed to it.
+    last_used: std::sync::atomic::AtomicU64,
 }
 
 /// A compiled and linked component, shared by every tenant running the
@@ -79,7 +84,7 @@ impl Slot {
         match self {
             Slot::Compiling { tokens } | Slot::Failed { tokens, .. } => tokens,
             Slot::Ready(t) => &t.tokens,
-            Slot::Lazy(p) => &p.config.tokens,
+            Slot::Lazy(p) => &p.source.config.tokens,
         }
     }
 
@@ -253,6 +258,25 @@ impl Registry {
         self.slots.read().expect("registry lock").values().all(|s| matches!(s, Slot::Ready(_) | Slot::Lazy(_)))
     }
 
+    /// Turns lazily loaded tenants that have been idle for `idle` and have
+    /// no request in flight back into `Lazy` slots; returns their names.
+    pub fn unload_idle(&self, idle: std::time::Duration) -> Vec<String> {
+        let now = crate::lazy::now_secs();
+        let mut slots = self.slots.write().expect("registry lock");
+        let mut unloaded = Vec::new();
+        for (name, slot) in slots.iter_mut() {
+            let Slot::Ready(t) = slot else { continue };
+            let Some(source) = &t.lazy else { continue };
+            let idle_for = now.saturating_sub(t.last_used.load(std::sync::atomic::Ordering::Relaxed));
+            // The slot's own reference is the only one: nothing in flight.
+            if idle_for >= idle.as_secs() && Arc::strong_count(t) == 1 {
+                *slot = Slot::Lazy(crate::lazy::Pending::from_source(source.clone()));
+                unloaded.push(name.clone());
+            }
+        }
+        unloaded
+    }
+
     /// Puts the outcome of loading lazy tenant `name` in its slot, if the
     /// slot still holds `pending` (a reload or deploy may have replaced it).
     pub fn settle(&self, name: &str, pending: &Arc<crate::lazy::Pending>, slot: Slot) {
@@ -347,6 +371,8 @@ impl Registry {
             state: self.state.clone(),
             seal: self.master.tenant_key(&t.name),
             _linked: linked,
+            lazy: None,
+            last_used: crate::lazy::now_secs().into(),
         })
     }
 
@@ -425,6 +451,27 @@ impl Tenant {
             state,
             seal: self.seal.clone(),
             _linked: self._linked.clone(),
+            lazy: None,
+            last_used: crate::lazy::now_secs().into(),
+        }
+    }
+
+    /// Marks this tenant as loaded from `source` on first use.
+    pub fn loaded_lazily(mut self, source: Arc<crate::lazy::LazySource>) -> Tenant {
+        self.lazy = Some(source);
+        self
+    }
+
+    /// Records that a request was routed to this tenant (only lazily
+    /// loaded ones are ever unloaded, so only they pay for the clock read).
+    pub fn touch(&self) {
+        if self.lazy.is_some() {
+            let now = crate::lazy::now_secs();
+            // Written once a second at most: no cache-line ping-pong
+            // between cores serving the same tenant.
+            if self.last_used.load(std::sync::atomic::Ordering::Relaxed) != now {
+                self.last_used.store(now, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     }
 }

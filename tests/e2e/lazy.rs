@@ -64,3 +64,26 @@ fn lazy_tenants_load_on_first_use() {
     assert!(ready.json()["tenants"]["broken"]["error"].as_str().unwrap().contains("WebAssembly"), "{}", ready.text());
     assert_eq!(h.stderr().matches("tenant failed to load").count(), 1, "{}", h.stderr());
 }
+
+#[test]
+fn idle_lazy_tenants_are_unloaded_and_come_back() {
+    let config = format!("[server]\nlazy_tenants = true\nlazy_idle_secs = 1\n\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
+    let h = Hostel::start(&config);
+    assert_eq!(h.call_tool("echo", "add", serde_json::json!({"a": 1, "b": 1})).unwrap()["sum"], 2);
+    assert_eq!(status(&h, "echo"), "ready");
+    // Bounded wait for the evictor (it checks every second), not a timing
+    // assertion: what matters is that it happens, then that nothing is lost.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while status(&h, "echo") != "unloaded" {
+        assert!(std::time::Instant::now() < deadline, "never unloaded: {}", h.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(h.stderr().contains("idle lazy tenant unloaded"), "{}", h.stderr());
+    assert_eq!(h.call_tool("echo", "add", serde_json::json!({"a": 2, "b": 2})).unwrap()["sum"], 4);
+    assert_eq!(status(&h, "echo"), "ready");
+    assert_eq!(
+        (h.metric("hostel_compile_cache_misses_total"), h.metric("hostel_compile_cache_hits_total")),
+        (1, 1),
+        "loaded again from the compile cache"
+    );
+}
