@@ -67,7 +67,8 @@ fn lazy_tenants_load_on_first_use() {
 
 #[test]
 fn idle_lazy_tenants_are_unloaded_and_come_back() {
-    let config = format!("[server]\nlazy_tenants = true\nlazy_idle_secs = 1\n\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
+    let config =
+        format!("[server]\nlazy_tenants = true\nlazy_idle_secs = 1\n\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
     let h = Hostel::start(&config);
     assert_eq!(h.call_tool("echo", "add", serde_json::json!({"a": 1, "b": 1})).unwrap()["sum"], 2);
     assert_eq!(status(&h, "echo"), "ready");
