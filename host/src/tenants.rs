@@ -88,6 +88,11 @@ impl Slot {
         }
     }
 
+    /// Whether requests get answered: loaded, or lazy (loaded by the first).
+    pub fn serves(&self) -> bool {
+        matches!(self, Slot::Ready(_) | Slot::Lazy(_))
+    }
+
     /// `compiling`, `ready`, `unloaded` (lazy, not used yet) or `failed`.
     pub fn status(&self) -> &'static str {
         match self {
@@ -255,7 +260,7 @@ impl Registry {
 
     /// True when every tenant is ready (or lazy: ready to be loaded).
     pub fn all_ready(&self) -> bool {
-        self.slots.read().expect("registry lock").values().all(|s| matches!(s, Slot::Ready(_) | Slot::Lazy(_)))
+        self.slots.read().expect("registry lock").values().all(Slot::serves)
     }
 
     /// Turns lazily loaded tenants that have been idle for `idle` and have

@@ -27,6 +27,8 @@ fn lazy_tenants_load_on_first_use() {
     let h = Hostel::start_in(tmp.path(), &config);
     assert_eq!(h.metric("hostel_compile_cache_misses_total") + h.metric("hostel_compile_cache_hits_total"), 0, "nothing loads at start");
     assert_eq!((status(&h, "echo"), status(&h, "broken")), ("unloaded".into(), "unloaded".into()));
+    let metrics = h.request("GET", "/metrics", &[], b"").text();
+    assert!(metrics.contains("hostel_tenant_ready{tenant=\"echo\"} 1"), "unloaded lazy tenants serve: {metrics}");
 
     // Auth is checked before anything is loaded.
     assert_eq!(h.rpc("words", LIST, &[]).status, 401);
