@@ -105,7 +105,7 @@ impl ServeArgs {
 pub fn compile(args: &CompileArgs) -> Result<()> {
     anyhow::ensure!(args.output.is_none() || args.components.len() == 1, "`--output` needs exactly one component");
     let engine = crate::engine::build(1)?;
-    let preinit = (!args.no_preinit).then(|| crate::config::ServerConfig::default().preinit_limits()).flatten();
+    let preinit = (!args.no_preinit).then(crate::preinit::PreinitLimits::default);
     let cache = crate::compile_cache::CompileCache::with_preinit(&engine, &args.cache_dir, preinit);
     for path in &args.components {
         let bytes = std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;

@@ -98,13 +98,14 @@ impl ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
+        let preinit = crate::preinit::PreinitLimits::default();
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             state: "sqlite://.hostel/state.db".into(),
             cache_dir: ".hostel/cache".into(),
             preinit: true,
-            preinit_timeout_ms: 5_000,
-            preinit_memory_mib: 256,
+            preinit_timeout_ms: preinit.timeout.as_millis() as u64,
+            preinit_memory_mib: (preinit.max_memory_bytes >> 20) as u64,
             lazy_tenants: false,
             lazy_idle_secs: 900,
             allowed_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],

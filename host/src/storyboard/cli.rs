@@ -159,7 +159,7 @@ async fn load_tenant(args: &RunArgs) -> Result<crate::tenants::Tenant> {
             crate::router::validate_tenant_name(&args.name)?;
             let mut t = TenantSettings::default().into_config(&args.name);
             t.component = component.clone();
-            (t, Limits::default(), crate::config::ServerConfig::default().preinit_limits())
+            (t, Limits::default(), Some(crate::preinit::PreinitLimits::default()))
         }
         (None, Some(name)) => {
             let config = Config::load(&args.config)?;
