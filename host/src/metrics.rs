@@ -196,8 +196,12 @@ impl Collector for HostCollector {
         gauge(&mut encoder, "hostel_instances_live", "Instances alive now (pool occupancy)", crate::instance::live_instances() as f64)?;
         gauge(&mut encoder, "hostel_instances_capacity", "Instances the pooling allocator has room for", f64::from(self.pool_capacity))?;
         let ready = ConstGauge::new(0i64);
-        let mut family =
-            encoder.encode_descriptor("hostel_tenant_ready", "Whether each tenant serves requests (1: loaded, or lazy and loaded on use) or not (0)", None, ready.metric_type())?;
+        let mut family = encoder.encode_descriptor(
+            "hostel_tenant_ready",
+            "Whether each tenant serves requests (1: loaded, or lazy and loaded on use) or not (0)",
+            None,
+            ready.metric_type(),
+        )?;
         for (name, slot) in self.tenants.list() {
             let g = ConstGauge::new(i64::from(slot.serves()));
             g.encode(family.encode_family(&tenant(&name))?)?;
