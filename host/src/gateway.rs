@@ -174,18 +174,16 @@ async fn pipeline(
                 .header(header::WWW_AUTHENTICATE, "Bearer realm=\"hostel\", error=\"invalid_token\""));
         }
     }
+    // Eager and lazy load failures read alike; the reason is in the log.
+    let failed = || HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log"));
     let tenant = match slot {
         Slot::Ready(t) => t,
-        Slot::Lazy(pending) => crate::lazy::activate(&state.registry, &pending)
-            .await
-            .map_err(|_| HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log")))?,
+        Slot::Lazy(pending) => crate::lazy::activate(&state.registry, &pending).await.map_err(|_| failed())?,
         Slot::Compiling { .. } => {
             return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` is starting (compiling its component)"))
                 .header(header::RETRY_AFTER, RETRY_COMPILING))
         }
-        Slot::Failed { .. } => {
-            return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log")))
-        }
+        Slot::Failed { .. } => return Err(failed()),
     };
     tenant.touch();
     let busy = || {
