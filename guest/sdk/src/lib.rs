@@ -92,7 +92,7 @@ pub mod __private {
     #[cfg(target_arch = "wasm32")]
     pub use crate::lean;
     #[cfg(target_arch = "wasm32")]
-    pub use crate::wasi_http::{prebuild, serve, serve_lean};
+    pub use crate::wasi_http::{serve, serve_lean};
     #[cfg(target_arch = "wasm32")]
     pub use wasip2;
 }
@@ -145,7 +145,7 @@ macro_rules! export {
             }
             impl $crate::__private::lean::exports::hostel::lean::init::Guest for HostelGuest {
                 fn init() {
-                    $crate::__private::prebuild(&$make, &PREBUILT);
+                    $crate::MakeServer::prebuild(&$make, &PREBUILT);
                     let _ = ($init)();
                 }
             }

@@ -1,17 +1,11 @@
-//! Glue between the exports (`wasi:http/incoming-handler`, the lean
-//! `hostel:lean/handler` and `hostel:lean/init`) and [`Server::handle`].
+//! Glue between the two request exports (`wasi:http/incoming-handler` and
+//! the lean `hostel:lean/handler`) and [`Server::handle`].
 
 use crate::http::{HttpRequest, HttpResponse};
 use crate::server::{MakeServer, Server};
 use crate::Prebuilt;
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use wasip2::io::streams::StreamError;
-
-/// The `hostel:lean/init` export: builds what requests would otherwise
-/// each build, before the host snapshots the instance.
-pub fn prebuild<M>(make: &impl MakeServer<M>, prebuilt: &Prebuilt<Server>) {
-    make.prebuild(prebuilt);
-}
 
 /// Reads the whole request, runs the server, writes the response.
 pub fn serve<M>(make: &impl MakeServer<M>, prebuilt: &Prebuilt<Server>, request: IncomingRequest, out: ResponseOutparam) {
