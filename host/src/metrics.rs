@@ -8,11 +8,12 @@ use crate::tenants::Registry;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
-use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
 use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Label set: `tenant` plus optional others, e.g. `status`.
@@ -27,9 +28,29 @@ fn latency_buckets() -> Histogram {
     Histogram::new(exponential_buckets(0.000_05, 2.0, 20))
 }
 
+/// The per-tenant families, to name a series in [`Metrics::series`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Which {
+    Requests,
+    Latency,
+    Instantiate,
+    Guest,
+    Traps,
+    MemoryPeak,
+    KvOps,
+    InFlight,
+    Rejected,
+}
+
 /// Every metric the host records, and the registry that renders them.
 pub struct Metrics {
     registry: prometheus_client::registry::Registry,
+    tenants: Arc<Registry>,
+    /// Series created per tenant. A tenant that is removed (admin API,
+    /// config reload, another replica) has its series dropped at the next
+    /// scrape, so tenant churn does not grow `/metrics` or memory forever.
+    /// Touched only when a series is first created, never on the hot path.
+    created: Mutex<HashMap<String, HashSet<(Which, Labels)>>>,
     requests: Family<Labels, Counter>,
     latency: Family<Labels, Histogram, fn() -> Histogram>,
     instantiate: Family<Labels, Histogram, fn() -> Histogram>,
@@ -72,6 +93,8 @@ impl Metrics {
             in_flight: Family::default(),
             rejected: Family::default(),
             registry: prometheus_client::registry::Registry::default(),
+            tenants: tenants.clone(),
+            created: Mutex::default(),
         };
         registry.register("hostel_requests", "MCP requests answered, by tenant and HTTP status", m.requests.clone());
         registry.register("hostel_request_duration_seconds", "Time to answer an MCP request, by tenant", m.latency.clone());
@@ -94,18 +117,19 @@ impl Metrics {
     pub fn record(&self, name: &str, status: u16, took: Duration) {
         let mut labels = tenant(name);
         labels.push(("status", status.to_string()));
-        self.requests.get_or_create(&labels).inc();
-        self.latency.get_or_create(&tenant(name)).observe(took.as_secs_f64());
+        self.series(&self.requests, Which::Requests, labels, |c| c.inc());
+        self.series(&self.latency, Which::Latency, tenant(name), |h| h.observe(took.as_secs_f64()));
     }
 
     /// Records what one guest invocation cost.
     pub fn observe(&self, name: &str, o: &Observation) {
-        let labels = tenant(name);
-        self.instantiate.get_or_create(&labels).observe(o.instantiate.as_secs_f64());
-        self.guest.get_or_create(&labels).observe(o.guest.as_secs_f64());
-        self.memory_peak.get_or_create(&labels).inner().fetch_max(o.memory_peak, std::sync::atomic::Ordering::Relaxed);
+        self.series(&self.instantiate, Which::Instantiate, tenant(name), |h| h.observe(o.instantiate.as_secs_f64()));
+        self.series(&self.guest, Which::Guest, tenant(name), |h| h.observe(o.guest.as_secs_f64()));
+        self.series(&self.memory_peak, Which::MemoryPeak, tenant(name), |g| {
+            g.inner().fetch_max(o.memory_peak, std::sync::atomic::Ordering::Relaxed)
+        });
         if o.kv_ops > 0 {
-            self.kv_ops.get_or_create(&labels).inc_by(o.kv_ops);
+            self.series(&self.kv_ops, Which::KvOps, tenant(name), |c| c.inc_by(o.kv_ops));
         }
     }
 
@@ -113,26 +137,72 @@ impl Metrics {
     pub fn trap(&self, name: &str, kind: &str) {
         let mut labels = tenant(name);
         labels.push(("kind", kind.to_owned()));
-        self.traps.get_or_create(&labels).inc();
+        self.series(&self.traps, Which::Traps, labels, |c| c.inc());
     }
 
     /// Counts a request refused before the guest (`busy`, `auth`, …).
     pub fn reject(&self, name: &str, reason: &str) {
         let mut labels = tenant(name);
         labels.push(("reason", reason.to_owned()));
-        self.rejected.get_or_create(&labels).inc();
+        self.series(&self.rejected, Which::Rejected, labels, |c| c.inc());
     }
 
     /// Marks a request of `name` in flight until the guard drops.
     pub fn in_flight(&self, name: &str) -> InFlight {
-        let gauge = self.in_flight.get_or_create(&tenant(name)).clone();
+        let gauge = self.series(&self.in_flight, Which::InFlight, tenant(name), Gauge::clone);
         gauge.inc();
         InFlight(gauge)
+    }
+
+    /// Applies `update` to the series of `family` for `labels` (whose
+    /// first label is the tenant), created and indexed on first use.
+    fn series<M, C: MetricConstructor<M>, R>(
+        &self,
+        family: &Family<Labels, M, C>,
+        which: Which,
+        labels: Labels,
+        update: impl FnOnce(&M) -> R,
+    ) -> R {
+        if let Some(series) = family.get(&labels) {
+            return update(&series);
+        }
+        // Indexed and created under one lock, so `sweep` cannot drop the
+        // index entry between the two and leave the series orphaned.
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        let result = update(&family.get_or_create(&labels));
+        created.entry(labels[0].1.clone()).or_default().insert((which, labels));
+        result
+    }
+
+    /// Drops every series of tenants no longer configured.
+    fn sweep(&self) {
+        let live: HashSet<String> = self.tenants.list().into_iter().map(|(name, _)| name).collect();
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        created.retain(|name, series| {
+            if live.contains(name) {
+                return true;
+            }
+            for (which, labels) in series.drain() {
+                match which {
+                    Which::Requests => self.requests.remove(&labels),
+                    Which::Latency => self.latency.remove(&labels),
+                    Which::Instantiate => self.instantiate.remove(&labels),
+                    Which::Guest => self.guest.remove(&labels),
+                    Which::Traps => self.traps.remove(&labels),
+                    Which::MemoryPeak => self.memory_peak.remove(&labels),
+                    Which::KvOps => self.kv_ops.remove(&labels),
+                    Which::InFlight => self.in_flight.remove(&labels),
+                    Which::Rejected => self.rejected.remove(&labels),
+                };
+            }
+            false
+        });
     }
 
     /// Prometheus text format (OpenMetrics flavour of the crate, which
     /// Prometheus and its client parsers read).
     pub fn render(&self) -> String {
+        self.sweep();
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out

@@ -111,9 +111,15 @@ fn admin_api_deploys_rotates_removes_and_survives_restart() {
     let h = Hostel::start_in(dir.path(), &config(""));
     let server = format!("http://{}", h.addr);
     assert_eq!(echo(&h, "calc", Some("t2")).unwrap(), "hi", "after restart");
+    assert!(echo(&h, "calc", Some("t1")).is_err(), "a rejected request is counted too");
+    let calc_series = || h.request("GET", "/metrics", &[], b"").text().lines().filter(|l| l.contains("tenant=\"calc\"")).count();
+    assert!(calc_series() > 5, "calc has series before its removal");
     let (ok, out) = cli(&server, &["remove", "calc"]);
     assert!(ok, "{out}");
     assert!(echo(&h, "calc", Some("t2")).is_err());
+    assert_eq!(calc_series(), 0, "a removed tenant's series are dropped");
+    assert_eq!(echo(&h, "echo", None).unwrap(), "hi");
+    assert!(h.request("GET", "/metrics", &[], b"").text().contains("hostel_requests_total{tenant=\"echo\",status=\"200\"}"));
     let (ok, out) = cli(&server, &["remove", "calc"]);
     assert!(!ok && out.contains("404"), "{out}");
     let (ok, out) = cli(&server, &["remove", "echo"]);
