@@ -291,6 +291,20 @@ impl Registry {
         }
     }
 
+    /// Puts the outcome of `name`'s start-up load in its slot if the slot
+    /// still waits for it: a config reload, removal or API deploy that
+    /// landed during a slow first compile is newer and must not be undone.
+    /// Returns whether it did.
+    fn settle_startup(&self, name: &str, slot: Slot) -> bool {
+        let mut slots = self.slots.write().expect("registry lock");
+        let sources = self.sources.read().expect("registry lock");
+        let waiting = matches!(slots.get(name), Some(Slot::Compiling { .. })) && sources.get(name) == Some(&Source::File);
+        if waiting {
+            slots.insert(name.to_owned(), slot);
+        }
+        waiting
+    }
+
     /// Registers every tenant of `config` as compiling and loads them in
     /// the background (in parallel), so the listener is up at once and
     /// early requests get 503 + Retry-After instead of a refused connection.
@@ -315,15 +329,22 @@ impl Registry {
         for t in &config.tenants {
             let (registry, tenant, limits) = (self.clone(), t.clone(), config.limits_for(t));
             tokio::task::spawn_blocking(move || {
-                let slot = match registry.load(&tenant, limits) {
-                    Ok(ready) => Slot::Ready(Arc::new(ready)),
+                let started = std::time::Instant::now();
+                let (slot, failed) = match registry.load(&tenant, limits) {
+                    Ok(ready) => (Slot::Ready(Arc::new(ready)), None),
                     Err(e) => {
                         let error = format!("{e:#}");
-                        tracing::error!(tenant = %tenant.name, %error, "tenant failed to load");
-                        Slot::Failed { tokens: tenant.tokens.clone(), error }
+                        (Slot::Failed { tokens: tenant.tokens.clone(), error: error.clone() }, Some(error))
                     }
                 };
-                registry.slots.write().expect("registry lock").insert(tenant.name.clone(), slot);
+                let ms = started.elapsed().as_millis() as u64;
+                match (registry.settle_startup(&tenant.name, slot), failed) {
+                    (false, _) => {
+                        tracing::info!(tenant = %tenant.name, ms, "start-up load discarded: the tenant was reloaded or removed meanwhile")
+                    }
+                    (true, None) => tracing::info!(tenant = %tenant.name, ms, "tenant loaded"),
+                    (true, Some(error)) => tracing::error!(tenant = %tenant.name, %error, "tenant failed to load"),
+                }
             });
         }
     }

@@ -5,7 +5,7 @@
 //! served without one.
 
 use crate::entry::ECHO_REQUESTS;
-use crate::support::{Hostel, ECHO_COMPONENT, MISBEHAVE_COMPONENT, TRAINING_AGENT_COMPONENT};
+use crate::support::{Hostel, ECHO_COMPONENT, MISBEHAVE_COMPONENT, SPIN_INIT_COMPONENT, TRAINING_AGENT_COMPONENT};
 
 const SALES_REQUESTS: &[&str] = &[
     r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
@@ -48,4 +48,34 @@ fn preinitialized_components_answer_exactly_like_plain_ones() {
     // The component whose init trapped is served as it is.
     let probe = on.call_tool("bad", "probe_host", serde_json::json!({})).unwrap();
     assert_eq!(probe["env_vars"], 0, "{probe}");
+}
+
+/// A config reload that lands while a tenant's first compile is still
+/// running wins: the start-up load, finishing later, must not bring back
+/// the tenant the reload removed. `spin-init` makes the first compile slow
+/// (its `init` runs until the pre-initialization deadline).
+#[test]
+fn a_reload_during_a_slow_first_compile_is_not_undone() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = format!("[server]\npreinit_timeout_ms = 2000\n\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
+    let h = Hostel::spawn(dir.path(), &format!("{base}\n[[tenant]]\nname = \"slow\"\ncomponent = \"{SPIN_INIT_COMPONENT}\"\n"));
+    let until = |what: &str, f: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        while !f() {
+            assert!(start.elapsed() < std::time::Duration::from_secs(60), "never: {what}\n{}", h.stderr());
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    let status = |tenant: &str| h.request("GET", "/readyz", &[], b"").json()["tenants"][tenant]["status"].clone();
+    until("echo is loaded", &|| status("echo") == "ready");
+    assert_eq!(status("slow"), "compiling", "the test needs `slow` still compiling here");
+    std::fs::write(dir.path().join("hostel.toml"), &base).unwrap();
+    h.signal("HUP");
+    until("the reload", &|| h.stderr().contains("config reloaded"));
+    let load_ended =
+        || h.stderr().lines().any(|l| l.contains("tenant=slow") && (l.contains("tenant loaded") || l.contains("start-up load discarded")));
+    until("the start-up load of `slow` ends", &load_ended);
+    assert_eq!(h.request("GET", "/readyz", &[], b"").status, 200);
+    assert_eq!(status("slow"), serde_json::Value::Null, "removed by the reload, and it stays removed");
+    assert_eq!(h.rpc("slow", r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, &[]).status, 404);
 }
