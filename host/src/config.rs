@@ -48,6 +48,10 @@ pub struct ServerConfig {
     /// many seconds (its next request loads it again from the compile
     /// cache); 0 keeps loaded tenants loaded.
     pub lazy_idle_secs: u64,
+    /// With `lazy_tenants`: most tenants loaded (compiled or read from the
+    /// cache) at once; first requests to further cold tenants wait their
+    /// turn. 0 = one per CPU core.
+    pub lazy_load_concurrency: usize,
     /// Origins allowed to call MCP endpoints from browsers.
     pub allowed_origins: Vec<String>,
     /// Environment variable holding the admin token; admin API off when unset.
@@ -87,6 +91,14 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// `lazy_load_concurrency` with 0 resolved to the number of cores.
+    pub fn lazy_loads(&self) -> usize {
+        match self.lazy_load_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, usize::from),
+            n => n,
+        }
+    }
+
     /// The pre-initialization limits, `None` when it is off.
     pub fn preinit_limits(&self) -> Option<crate::preinit::PreinitLimits> {
         self.preinit.then(|| crate::preinit::PreinitLimits {
@@ -108,6 +120,7 @@ impl Default for ServerConfig {
             preinit_memory_mib: (preinit.max_memory_bytes >> 20) as u64,
             lazy_tenants: false,
             lazy_idle_secs: 900,
+            lazy_load_concurrency: 0,
             allowed_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],
             admin_token_env: "HOSTEL_ADMIN_TOKEN".into(),
             pool_instances: 1000,

@@ -178,7 +178,7 @@ async fn pipeline(
     let failed = || HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` failed to load; see the server log"));
     let tenant = match slot {
         Slot::Ready(t) => t,
-        Slot::Lazy(pending) => crate::lazy::activate(&state.registry, &pending).await.map_err(|_| failed())?,
+        Slot::Lazy(pending) => crate::lazy::activate(&state.registry, &state.lazy_loads, &pending).await.map_err(|_| failed())?,
         Slot::Compiling { .. } => {
             return Err(HostError::new(StatusCode::SERVICE_UNAVAILABLE, format!("tenant `{name}` is starting (compiling its component)"))
                 .header(header::RETRY_AFTER, RETRY_COMPILING))

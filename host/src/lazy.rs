@@ -14,6 +14,7 @@
 use crate::config::{Limits, TenantConfig};
 use crate::tenants::{Registry, Slot, Tenant};
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// What a lazy tenant is loaded from, kept by the loaded tenant too so it
 /// can be unloaded and loaded again.
@@ -45,37 +46,56 @@ impl Pending {
 
 /// Loads `pending` (once, however many requests ask at the same time) and
 /// puts the result in its slot, unless a reload or deploy replaced the slot
-/// meanwhile. `Err` is the load failure.
-pub async fn activate(registry: &Arc<Registry>, pending: &Arc<Pending>) -> Result<Arc<Tenant>, String> {
-    let name = &pending.source.config.name;
-    let result = pending
-        .loaded
-        .get_or_init(|| async {
-            let (registry, source) = (registry.clone(), pending.source.clone());
-            let started = std::time::Instant::now();
-            let loaded = match tokio::task::spawn_blocking(move || {
-                registry.load(&source.config, source.limits).map(|t| t.loaded_lazily(source.clone()))
+/// meanwhile. At most `loads` permits' worth of tenants load at once: a
+/// burst of first requests to many cold tenants must not start a compile
+/// (and a pre-initialization) for each of them together. `Err` is the load
+/// failure.
+pub async fn activate(registry: &Arc<Registry>, loads: &Arc<Semaphore>, pending: &Arc<Pending>) -> Result<Arc<Tenant>, String> {
+    if let Some(done) = pending.loaded.get() {
+        return done.clone();
+    }
+    // A task of its own: a first request that goes away (client gone,
+    // shutdown) does not cancel the load, so the next request waits for it
+    // instead of starting it again.
+    let (registry, loads, pending) = (registry.clone(), loads.clone(), pending.clone());
+    tokio::spawn(async move { pending.load(&registry, &loads).await }).await.unwrap_or_else(|e| Err(format!("loading stopped: {e}")))
+}
+
+impl Pending {
+    async fn load(self: &Arc<Self>, registry: &Arc<Registry>, loads: &Semaphore) -> Result<Arc<Tenant>, String> {
+        let name = &self.source.config.name;
+        let result = self
+            .loaded
+            .get_or_init(|| async {
+                let _turn = loads.acquire().await;
+                let (registry, source) = (registry.clone(), self.source.clone());
+                let started = std::time::Instant::now();
+                let loaded = match tokio::task::spawn_blocking(move || {
+                    registry.load(&source.config, source.limits).map(|t| t.loaded_lazily(source.clone()))
+                })
+                .await
+                {
+                    Ok(Ok(tenant)) => Ok(Arc::new(tenant)),
+                    Ok(Err(e)) => Err(format!("{e:#}")),
+                    Err(e) => Err(format!("loading stopped: {e}")),
+                };
+                match &loaded {
+                    Ok(_) => {
+                        tracing::info!(tenant = %name, ms = started.elapsed().as_millis() as u64, "lazy tenant loaded on first request")
+                    }
+                    Err(error) => tracing::error!(tenant = %name, %error, "tenant failed to load"),
+                }
+                loaded
             })
             .await
-            {
-                Ok(Ok(tenant)) => Ok(Arc::new(tenant)),
-                Ok(Err(e)) => Err(format!("{e:#}")),
-                Err(e) => Err(format!("loading stopped: {e}")),
-            };
-            match &loaded {
-                Ok(_) => tracing::info!(tenant = %name, ms = started.elapsed().as_millis() as u64, "lazy tenant loaded on first request"),
-                Err(error) => tracing::error!(tenant = %name, %error, "tenant failed to load"),
-            }
-            loaded
-        })
-        .await
-        .clone();
-    let settled = match &result {
-        Ok(tenant) => Slot::Ready(tenant.clone()),
-        Err(error) => Slot::Failed { tokens: pending.source.config.tokens.clone(), error: error.clone() },
-    };
-    registry.settle(name, pending, settled);
-    result
+            .clone();
+        let settled = match &result {
+            Ok(tenant) => Slot::Ready(tenant.clone()),
+            Err(error) => Slot::Failed { tokens: self.source.config.tokens.clone(), error: error.clone() },
+        };
+        registry.settle(name, self, settled);
+        result
+    }
 }
 
 /// Unloads lazily loaded tenants idle for `idle` or longer, every

@@ -40,6 +40,8 @@ pub struct AppState {
     pub admin_separate: bool,
     /// `server.lazy_tenants` as started (a reload keeps it).
     pub lazy_tenants: bool,
+    /// Lazy tenant loads allowed at once (`lazy_load_concurrency`).
+    pub lazy_loads: Arc<Semaphore>,
     /// Span export, when `server.otel_endpoint` is set.
     #[cfg(feature = "otel")]
     pub otel: Option<crate::otel::Exporter>,
@@ -111,6 +113,7 @@ impl Server {
             },
             admin_separate: admin_listener.is_some(),
             lazy_tenants: config.server.lazy_tenants,
+            lazy_loads: Arc::new(Semaphore::new(config.server.lazy_loads())),
             #[cfg(feature = "otel")]
             otel: match &config.server.otel_endpoint {
                 Some(endpoint) => Some(crate::otel::Exporter::start(endpoint, &config.server.otel_service_name)?),

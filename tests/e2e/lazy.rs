@@ -18,8 +18,10 @@ fn lazy_tenants_load_on_first_use() {
     let broken = tmp.path().join("broken.wasm");
     std::fs::write(&broken, b"not a component").unwrap();
     let config = format!(
-        "[server]\nlazy_tenants = true\n\n\
+        "[server]\nlazy_tenants = true\nlazy_load_concurrency = 1\n\n\
          [[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
+         [[tenant]]\nname = \"echo2\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
+         [[tenant]]\nname = \"echo3\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
          [[tenant]]\nname = \"words\"\ncomponent = \"{WORDSMITH_COMPONENT}\"\ntokens = [\"tok-words\"]\n\n\
          [[tenant]]\nname = \"broken\"\ncomponent = \"{}\"\n",
         broken.display()
@@ -38,25 +40,21 @@ fn lazy_tenants_load_on_first_use() {
     assert_eq!(status(&h, "echo"), "ready");
     assert_eq!(h.metric("hostel_compile_cache_misses_total"), 1);
 
-    // Eight first requests at once: all answered, one compile.
+    // Nine first requests at once to three cold tenants, which take turns
+    // loading (`lazy_load_concurrency = 1`): all answered, one compile
+    // (the echo copies share echo's compiled code).
     let addr = h.addr;
-    let codes = parallel(8, move |_| {
-        http(
-            addr,
-            "POST",
-            "/words/mcp",
-            &[
-                ("authorization", "Bearer tok-words"),
-                ("content-type", "application/json"),
-                ("accept", "application/json, text/event-stream"),
-            ],
-            LIST.as_bytes(),
-        )
-        .unwrap()
-        .status
+    let codes = parallel(9, move |i| {
+        let tenant = ["words", "echo2", "echo3"][i % 3];
+        let mut headers = vec![("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+        if tenant == "words" {
+            headers.push(("authorization", "Bearer tok-words"));
+        }
+        http(addr, "POST", &format!("/{tenant}/mcp"), &headers, LIST.as_bytes()).unwrap().status
     });
     assert!(codes.iter().all(|&c| c == 200), "{codes:?}");
     assert_eq!(h.metric("hostel_compile_cache_misses_total"), 2);
+    assert_eq!(h.stderr().matches("lazy tenant loaded").count(), 4, "one load per tenant");
 
     let bad = h.rpc("broken", LIST, &[]);
     assert_eq!(bad.status, 503, "{}", bad.text());
