@@ -98,7 +98,7 @@ impl CompileCache {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
-        let served = self.preinitialize(component_bytes);
+        let (served, cacheable) = self.preinitialize(component_bytes);
         let artifact = engine
             .precompile_component(served.as_deref().unwrap_or(component_bytes))
             .map_err(anyhow::Error::from)
@@ -106,7 +106,9 @@ impl CompileCache {
         self.compile_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         // SAFETY: produced by this engine just now.
         let component = unsafe { Component::deserialize(engine, &artifact) }?;
-        if let Err(e) = write_atomic(&path, &artifact) {
+        if !cacheable {
+            tracing::info!(path = %path.display(), "artifact not cached: pre-initialization ran out of time, the next load tries again");
+        } else if let Err(e) = write_atomic(&path, &artifact) {
             // Serving still works; only the next start pays the compile again.
             tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "could not write compile cache");
         }
@@ -115,9 +117,10 @@ impl CompileCache {
 
     /// The pre-initialized component, or `None` to serve it as it is (no
     /// `init` export, pre-initialization off, or it failed: logged, since
-    /// the component still works, only slower).
-    fn preinitialize(&self, component_bytes: &[u8]) -> Option<Vec<u8>> {
-        let limits = self.preinit?;
+    /// the component still works, only slower); and whether the outcome
+    /// may be cached (not after a deadline, which a retry may beat).
+    fn preinitialize(&self, component_bytes: &[u8]) -> (Option<Vec<u8>>, bool) {
+        let Some(limits) = self.preinit else { return (None, true) };
         let started = std::time::Instant::now();
         match crate::preinit::preinitialize(component_bytes, limits) {
             Ok(Some(snapshot)) => {
@@ -128,13 +131,13 @@ impl CompileCache {
                     original_bytes = component_bytes.len(),
                     "component pre-initialized"
                 );
-                Some(snapshot)
+                (Some(snapshot), true)
             }
-            Ok(None) => None,
+            Ok(None) => (None, true),
             Err(e) => {
                 self.preinit_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %format!("{e:#}"), "pre-initialization failed; serving the component without it");
-                None
+                (None, e.downcast_ref::<crate::preinit::DeadlineExceeded>().is_none())
             }
         }
     }
@@ -214,4 +217,28 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)));
     std::fs::write(&tmp, bytes).with_context(|| format!("failed to write `{}`", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("failed to rename to `{}`", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hostel_test_artifacts::{MISBEHAVE_COMPONENT, SPIN_INIT_COMPONENT};
+    use std::time::Duration;
+
+    /// A trapping `init` fails the same way every time, so the plain
+    /// artifact is kept; a deadline may have been a busy machine, so the
+    /// next load pre-initializes again instead of serving slower forever.
+    #[test]
+    fn only_deterministic_preinit_failures_are_cached() {
+        let engine = crate::engine::build(4).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let limits = PreinitLimits { timeout: Duration::from_millis(50), ..Default::default() };
+        let cache = CompileCache::with_preinit(&engine, dir.path(), Some(limits));
+        for (component, cached) in [(MISBEHAVE_COMPONENT, true), (SPIN_INIT_COMPONENT, false)] {
+            let bytes = std::fs::read(component).unwrap();
+            cache.load(&engine, &bytes).unwrap();
+            assert_eq!(cache.artifact_path(&bytes).exists(), cached, "{component}");
+        }
+        assert_eq!((cache.preinit_failures(), cache.misses()), (2, 2));
+    }
 }

@@ -37,7 +37,8 @@ pub struct ServerConfig {
     pub preinit: bool,
     /// Milliseconds a component's `init` may run at compile time.
     pub preinit_timeout_ms: u64,
-    /// Largest memory a component's `init` may grow, MiB.
+    /// Most memory a component's `init` may grow, MiB: all its linear
+    /// memories and tables (8 bytes an element) together.
     pub preinit_memory_mib: u64,
     /// Load each config-file tenant on its first request instead of at
     /// start: for hosts with many tenants, most of them idle. A broken

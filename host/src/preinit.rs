@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::outbound::OutboundPolicy;
 use wasmtime::component::{Component, Instance, Linker, ResourceTable, WasmList};
-use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use wasmtime_wizer::{ComponentInstanceState, Wizer};
@@ -34,8 +34,9 @@ const INIT_FUNC: &str = "hostel:lean/init.init@0.1.0";
 pub struct PreinitLimits {
     /// Wall-clock budget for instantiation, `init` and the snapshot.
     pub timeout: Duration,
-    /// Largest linear memory `init` may grow to; the snapshot is at least
-    /// this big, and so is every instance started from it.
+    /// Most memory `init` may grow, its linear memories and tables (8
+    /// bytes an element) together; every instance started from the
+    /// snapshot begins with the memory `init` left.
     pub max_memory_bytes: usize,
 }
 
@@ -101,15 +102,27 @@ pub fn preinitialize(component: &[u8], limits: PreinitLimits) -> Result<Option<V
             http: WasiHttpCtx::new(),
             hooks: OutboundPolicy::new(Vec::new().into()),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new().memory_size(limits.max_memory_bytes).instances(64).build(),
+            budget: InitBudget { left: limits.max_memory_bytes, exceeded: false },
         },
     );
-    store.limiter(|s| &mut s.limits);
+    store.limiter(|s| &mut s.budget);
     let _ticker = crate::engine::EpochTicker::start(&engine);
     store.set_epoch_deadline(crate::engine::deadline_ticks(limits.timeout));
 
+    // Says which limit stopped `init`, when one did.
+    let over_budget = |store: &Store<InitState>, e: wasmtime::Error| {
+        let deadline = matches!(e.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt));
+        let e = anyhow::Error::from(e);
+        match (deadline, store.data().budget.exceeded) {
+            (true, _) => e.context(DeadlineExceeded(limits.timeout)),
+            (false, true) => {
+                e.context(format!("`init` needs more than {} MiB of memory and tables (preinit_memory_mib)", limits.max_memory_bytes >> 20))
+            }
+            (false, false) => e,
+        }
+    };
     let instance =
-        linker.instantiate(&mut store, &compiled).map_err(anyhow::Error::from).context("instantiating for pre-initialization")?;
+        linker.instantiate(&mut store, &compiled).map_err(|e| over_budget(&store, e)).context("instantiating for pre-initialization")?;
     let iface = compiled.get_export_index(None, INIT_INTERFACE).context("no init interface")?;
     let func = compiled.get_export_index(Some(&iface), "init").context("the init interface has no `init` function")?;
     instance
@@ -117,7 +130,7 @@ pub fn preinitialize(component: &[u8], limits: PreinitLimits) -> Result<Option<V
         .map_err(anyhow::Error::from)
         .context("`init` is not `func()`")?
         .call(&mut store, ())
-        .map_err(anyhow::Error::from)
+        .map_err(|e| over_budget(&store, e))
         .context("`init` trapped")?;
     // Resources are host-side and not snapshotted: a handle kept in guest
     // memory would dangle (or alias another resource) in every instance.
@@ -167,6 +180,18 @@ fn stub_tenant_imports(linker: &mut Linker<InitState>, component: &Component, en
     Ok(())
 }
 
+/// `init` ran past its deadline. Unlike a trap, this may not happen again
+/// (a busy machine at start-up), so the compile cache does not keep the
+/// component's unsnapshotted artifact and a later load tries once more.
+#[derive(Debug)]
+pub struct DeadlineExceeded(pub Duration);
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`init` ran past its {} ms deadline (preinit_timeout_ms)", self.0.as_millis())
+    }
+}
+
 /// Store data while `init` runs: WASI with nothing granted (no env, args,
 /// files or network), memory bounded.
 struct InitState {
@@ -174,7 +199,45 @@ struct InitState {
     http: WasiHttpCtx,
     hooks: OutboundPolicy,
     table: ResourceTable,
-    limits: StoreLimits,
+    budget: InitBudget,
+}
+
+/// One budget for everything `init` can grow: all linear memories
+/// together and tables at 8 bytes an element, so neither many memories
+/// (each under a per-memory cap) nor a huge table gets past it.
+struct InitBudget {
+    left: usize,
+    /// A growth was refused: the error `init` then hits is about this.
+    exceeded: bool,
+}
+
+impl InitBudget {
+    fn take(&mut self, bytes: usize) -> bool {
+        match self.left.checked_sub(bytes) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => {
+                self.exceeded = true;
+                false
+            }
+        }
+    }
+}
+
+impl ResourceLimiter for InitBudget {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(self.take(desired.saturating_sub(current)))
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(self.take(desired.saturating_sub(current).saturating_mul(8)))
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
 }
 
 impl WasiView for InitState {
@@ -305,12 +368,23 @@ mod tests {
     fn init_is_bounded_in_time() {
         let limits = PreinitLimits { timeout: Duration::from_millis(50), ..Default::default() };
         let err = preinitialize(&read(hostel_test_artifacts::SPIN_INIT_COMPONENT), limits).unwrap_err();
-        assert!(format!("{err:#}").contains("trapped"), "an init that never returns must be cut off: {err:#}");
+        assert!(err.downcast_ref::<DeadlineExceeded>().is_some(), "an init that never returns must be cut off: {err:#}");
+        assert!(format!("{err:#}").contains("preinit_timeout_ms"), "{err:#}");
+        let err = preinitialize(&read(MISBEHAVE_COMPONENT), PreinitLimits::default()).unwrap_err();
+        assert!(err.downcast_ref::<DeadlineExceeded>().is_none(), "a trap is not a deadline: {err:#}");
     }
 
     #[test]
     fn init_is_bounded_in_memory() {
         let limits = PreinitLimits { max_memory_bytes: 64 << 10, ..Default::default() };
-        assert!(preinitialize(&read(ECHO_COMPONENT), limits).is_err(), "echo needs more than 64 KiB; init must fail, not grow");
+        let err = preinitialize(&read(ECHO_COMPONENT), limits).expect_err("echo needs more than 64 KiB; init must fail, not grow");
+        assert!(format!("{err:#}").contains("preinit_memory_mib"), "the error names the limit: {err:#}");
+        // The budget is for all of init's growth together, not per memory.
+        let mut budget = InitBudget { left: 100, exceeded: false };
+        assert!(budget.memory_growing(0, 60, None).unwrap());
+        assert!(!budget.memory_growing(0, 60, None).unwrap(), "a second memory shares the budget");
+        assert!(!budget.table_growing(0, 6, None).unwrap(), "tables too, at 8 bytes an element");
+        assert!(budget.table_growing(0, 5, None).unwrap());
+        assert!(budget.exceeded);
     }
 }
