@@ -57,7 +57,9 @@ fn preinitialized_components_answer_exactly_like_plain_ones() {
 #[test]
 fn a_reload_during_a_slow_first_compile_is_not_undone() {
     let dir = tempfile::tempdir().unwrap();
-    let base = format!("[server]\npreinit_timeout_ms = 2000\n\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
+    // 10 s of spinning: echo, loading beside it, is ready long before, even
+    // with the rest of the suite loading the machine.
+    let base = format!("[server]\npreinit_timeout_ms = 10000\n\n[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n");
     let h = Hostel::spawn(dir.path(), &format!("{base}\n[[tenant]]\nname = \"slow\"\ncomponent = \"{SPIN_INIT_COMPONENT}\"\n"));
     let until = |what: &str, f: &dyn Fn() -> bool| {
         let start = std::time::Instant::now();
