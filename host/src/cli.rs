@@ -113,6 +113,13 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
         let (_component, outcome) =
             crate::tenants::compile(&engine, &cache, &bytes).with_context(|| format!("failed to compile `{}`", path.display()))?;
         let artifact = cache.artifact_path(&bytes);
+        if !artifact.exists() {
+            let why = "its pre-initialization ran out of time, so it was not cached; run again (a second timeout caches it \
+                       without pre-initialization)";
+            anyhow::ensure!(args.output.is_none(), "`{}`: {why}", path.display());
+            println!("{}: {why}", path.display());
+            continue;
+        }
         println!("{}: {:?} in {} ms → {}", path.display(), outcome, started.elapsed().as_millis(), artifact.display());
         if let Some(out) = &args.output {
             std::fs::copy(&artifact, out).with_context(|| format!("failed to write `{}`", out.display()))?;

@@ -98,7 +98,7 @@ impl CompileCache {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
-        let (served, cacheable) = self.preinitialize(component_bytes);
+        let (served, timed_out) = self.preinitialize(component_bytes);
         let artifact = engine
             .precompile_component(served.as_deref().unwrap_or(component_bytes))
             .map_err(anyhow::Error::from)
@@ -106,8 +106,8 @@ impl CompileCache {
         self.compile_nanos.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         // SAFETY: produced by this engine just now.
         let component = unsafe { Component::deserialize(engine, &artifact) }?;
-        if !cacheable {
-            tracing::info!(path = %path.display(), "artifact not cached: pre-initialization ran out of time, the next load tries again");
+        if !cache_now(&path, timed_out) {
+            tracing::info!(path = %path.display(), "artifact not cached: pre-initialization ran out of time, the next load tries once more");
         } else if let Err(e) = write_atomic(&path, &artifact) {
             // Serving still works; only the next start pays the compile again.
             tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "could not write compile cache");
@@ -117,10 +117,10 @@ impl CompileCache {
 
     /// The pre-initialized component, or `None` to serve it as it is (no
     /// `init` export, pre-initialization off, or it failed: logged, since
-    /// the component still works, only slower); and whether the outcome
-    /// may be cached (not after a deadline, which a retry may beat).
+    /// the component still works, only slower); and whether it failed by
+    /// running out of time.
     fn preinitialize(&self, component_bytes: &[u8]) -> (Option<Vec<u8>>, bool) {
-        let Some(limits) = self.preinit else { return (None, true) };
+        let Some(limits) = self.preinit else { return (None, false) };
         let started = std::time::Instant::now();
         match crate::preinit::preinitialize(component_bytes, limits) {
             Ok(Some(snapshot)) => {
@@ -131,13 +131,13 @@ impl CompileCache {
                     original_bytes = component_bytes.len(),
                     "component pre-initialized"
                 );
-                (Some(snapshot), true)
+                (Some(snapshot), false)
             }
-            Ok(None) => (None, true),
+            Ok(None) => (None, false),
             Err(e) => {
                 self.preinit_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %format!("{e:#}"), "pre-initialization failed; serving the component without it");
-                (None, e.downcast_ref::<crate::preinit::DeadlineExceeded>().is_none())
+                (None, e.downcast_ref::<crate::preinit::DeadlineExceeded>().is_some())
             }
         }
     }
@@ -172,6 +172,30 @@ impl CompileCache {
 /// A short, stable fingerprint of everything that makes artifacts
 /// incompatible: wasmtime's own compatibility hash, Hostel's version (which
 /// pins wasmtime-wizer) and whether components are pre-initialized.
+/// Whether the artifact at `path` is cached now (true) or left for the
+/// next load (false). A pre-initialization that ran out of time may only
+/// have met a busy machine, so the first time its plain artifact is not
+/// cached and a marker remembers that; a second deadline in a row is the
+/// component's own doing, and then the plain artifact is cached rather
+/// than paying the deadline and a compile on every load.
+fn cache_now(path: &Path, timed_out: bool) -> bool {
+    let marker = path.with_extension("deadline");
+    match (timed_out, marker.exists()) {
+        (true, false) => {
+            if let Err(e) = std::fs::write(&marker, b"") {
+                tracing::warn!(path = %marker.display(), error = %e, "could not write compile cache marker; caching now");
+                return true;
+            }
+            false
+        }
+        (_, true) => {
+            let _ = std::fs::remove_file(&marker);
+            true
+        }
+        (false, false) => true,
+    }
+}
+
 fn engine_key(engine: &Engine, preinit: bool) -> String {
     // DefaultHasher::new() uses fixed keys, so the value is stable across
     // runs of the same binary; a different toolchain at worst misses.
@@ -227,18 +251,26 @@ mod tests {
 
     /// A trapping `init` fails the same way every time, so the plain
     /// artifact is kept; a deadline may have been a busy machine, so the
-    /// next load pre-initializes again instead of serving slower forever.
+    /// next load pre-initializes once more before the plain one is kept.
     #[test]
-    fn only_deterministic_preinit_failures_are_cached() {
+    fn a_deadline_is_retried_once_a_trap_never() {
         let engine = crate::engine::build(4).unwrap();
         let dir = tempfile::tempdir().unwrap();
+        let trap = std::fs::read(MISBEHAVE_COMPONENT).unwrap();
+        let cache = CompileCache::with_preinit(&engine, dir.path(), Some(PreinitLimits::default()));
+        cache.load(&engine, &trap).unwrap();
+        assert!(cache.artifact_path(&trap).exists(), "a trap is cached at once");
+
+        let spin = std::fs::read(SPIN_INIT_COMPONENT).unwrap();
         let limits = PreinitLimits { timeout: Duration::from_millis(50), ..Default::default() };
         let cache = CompileCache::with_preinit(&engine, dir.path(), Some(limits));
-        for (component, cached) in [(MISBEHAVE_COMPONENT, true), (SPIN_INIT_COMPONENT, false)] {
-            let bytes = std::fs::read(component).unwrap();
-            cache.load(&engine, &bytes).unwrap();
-            assert_eq!(cache.artifact_path(&bytes).exists(), cached, "{component}");
-        }
-        assert_eq!((cache.preinit_failures(), cache.misses()), (2, 2));
+        cache.load(&engine, &spin).unwrap();
+        assert!(!cache.artifact_path(&spin).exists(), "the first deadline is not cached");
+        cache.load(&engine, &spin).unwrap();
+        assert!(cache.artifact_path(&spin).exists(), "the second one is");
+        cache.load(&engine, &spin).unwrap();
+        assert_eq!((cache.preinit_failures(), cache.misses(), cache.hits()), (2, 2, 1));
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+        assert!(!left.iter().any(|f| f.ends_with(".deadline")), "no marker left: {left:?}");
     }
 }

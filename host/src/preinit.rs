@@ -227,12 +227,14 @@ impl InitBudget {
 }
 
 impl ResourceLimiter for InitBudget {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(self.take(desired.saturating_sub(current)))
+    // A growth past the memory's or table's own maximum fails anyway
+    // (wasmtime asks the limiter first): it must not use up the budget.
+    fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|m| desired <= m) && self.take(desired.saturating_sub(current)))
     }
 
-    fn table_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(self.take(desired.saturating_sub(current).saturating_mul(8)))
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(maximum.is_none_or(|m| desired <= m) && self.take(desired.saturating_sub(current).saturating_mul(8)))
     }
 
     fn instances(&self) -> usize {
@@ -386,5 +388,8 @@ mod tests {
         assert!(!budget.table_growing(0, 6, None).unwrap(), "tables too, at 8 bytes an element");
         assert!(budget.table_growing(0, 5, None).unwrap());
         assert!(budget.exceeded);
+        let mut budget = InitBudget { left: 100, exceeded: false };
+        assert!(!budget.memory_growing(0, 90, Some(50)).unwrap(), "past the memory's own maximum");
+        assert!(budget.memory_growing(0, 90, None).unwrap(), "which used none of the budget");
     }
 }
