@@ -115,3 +115,55 @@ pub(crate) fn now_secs() -> u64 {
     static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     START.get_or_init(std::time::Instant::now).elapsed().as_secs()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile_cache::CompileCache;
+    use std::time::Duration;
+
+    async fn registry(dir: &std::path::Path) -> (Arc<Registry>, crate::engine::EpochTicker) {
+        let engine = crate::engine::build(8).unwrap();
+        let ticker = crate::engine::EpochTicker::start(&engine);
+        let cache = CompileCache::with_preinit(&engine, dir, None);
+        let state = crate::state::StateStore::open("sqlite::memory:", 1).await.unwrap();
+        (Arc::new(Registry::new(engine, cache, state, crate::seal::MasterSecret::ephemeral()).unwrap()), ticker)
+    }
+
+    fn echo(registry: &Registry) -> Arc<Pending> {
+        let config =
+            TenantConfig { name: "echo".into(), component: hostel_test_artifacts::ECHO_COMPONENT.into(), settings: Default::default() };
+        let pending = Pending::new(config, Limits::default());
+        registry.set_slot("echo", Slot::Lazy(pending.clone()));
+        pending
+    }
+
+    /// Without a permit nothing loads; a request that gives up does not
+    /// cancel the load it started, which still settles the slot, and the
+    /// next request gets that load. (The timeouts only decide how far the
+    /// first request gets; no outcome depends on how fast anything runs.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loads_wait_for_a_permit_and_outlive_their_first_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let (registry, _ticker) = registry(dir.path()).await;
+        let pending = echo(&registry);
+        let loads = Arc::new(Semaphore::new(0));
+        let waiting = tokio::time::timeout(Duration::from_millis(200), activate(&registry, &loads, &pending)).await;
+        assert!(waiting.is_err(), "loaded without a permit");
+        assert_eq!(registry.cache().misses(), 0);
+
+        loads.add_permits(1);
+        // Gone well before the compile (hundreds of ms) is done.
+        let _gone = tokio::time::timeout(Duration::from_millis(20), activate(&registry, &loads, &pending)).await;
+        // Nobody asks again, and the load still finishes into the slot.
+        let bound = std::time::Instant::now() + Duration::from_secs(60);
+        while !matches!(registry.get("echo"), Some(Slot::Ready(_))) {
+            assert!(std::time::Instant::now() < bound, "the load died with the request that started it");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let tenant = activate(&registry, &loads, &pending).await.unwrap();
+        assert_eq!((registry.cache().misses(), registry.cache().hits()), (1, 0), "one load, whoever asked");
+        assert!(matches!(registry.get("echo"), Some(Slot::Ready(t)) if Arc::ptr_eq(&t, &tenant)));
+        assert_eq!(loads.available_permits(), 1, "the permit is back");
+    }
+}
