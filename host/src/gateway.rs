@@ -51,7 +51,9 @@ pub async fn serve_mcp(state: &AppState, tenant: &str, mut req: Request<Incoming
     let trace = crate::trace::Trace::from_headers(req.headers());
     let traceparent = trace.traceparent();
     req.headers_mut().insert("traceparent", traceparent.clone());
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    // Lossy, not dropped: an Origin that is not ASCII is present, and
+    // matches no allowed origin (403), rather than counting as absent.
+    let origin = req.headers().get(header::ORIGIN).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let http_method = req.method().clone();
     let mut log = RequestLog::default();
     let mut resp = match pipeline(state, tenant, req, origin.as_deref(), &mut log).await {
@@ -217,8 +219,11 @@ async fn pipeline(
     };
     strip_for_guest(&mut parts.headers, name);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-    if !parts.headers.contains_key(header::HOST) {
-        parts.headers.insert(header::HOST, HeaderValue::from_static("localhost"));
+    match parts.headers.get(header::HOST).map(HeaderValue::to_str) {
+        None => _ = parts.headers.insert(header::HOST, HeaderValue::from_static("localhost")),
+        // wasi:http cannot hand the guest such a Host; the client's fault.
+        Some(Err(_)) => return Err(HostError::new(StatusCode::BAD_REQUEST, "the Host header is not visible ASCII")),
+        Some(Ok(_)) => {}
     }
     (log.mcp_method, log.tool) = peek_mcp(&body);
     let guest_req = Request::from_parts(parts, body.clone());

@@ -173,6 +173,7 @@ pub fn new_store_with_output(tenant: &Tenant, output: crate::guest_log::Capture)
                 tenant.name.clone(),
                 limits.kv_max_key_bytes,
                 limits.kv_max_value_bytes,
+                (limits.memory_mib as usize) << 20,
             ),
             seal: tenant.seal.clone(),
         },
@@ -230,7 +231,7 @@ async fn invoke_lean(
     if response.body.len() > max {
         return Err(GuestError::ResponseTooLarge(max));
     }
-    crate::lean::from_lean(response).ok_or_else(|| GuestError::Reported("invalid response status or header".into()))
+    crate::lean::from_lean(response).map_err(GuestError::Reported)
 }
 
 async fn invoke_wasi_http(

@@ -62,12 +62,51 @@ pub fn to_lean(request: http::Request<Bytes>) -> LeanRequest {
     LeanRequest { method: parts.method.as_str().to_owned(), path, headers, body: body.to_vec() }
 }
 
-/// The guest's answer as an HTTP response; `None` when a header it set is
-/// not valid HTTP.
-pub fn from_lean(response: LeanResponse) -> Option<http::Response<Full<Bytes>>> {
+/// The guest's answer as an HTTP response, held to the rules wasi:http
+/// holds a guest's response to: no connection-level headers, and a
+/// `content-length` only when it is the body's real length. Hyper writes
+/// these headers as given, so a wrong length or a `transfer-encoding`
+/// would let a guest frame a second, forged response on a kept-alive
+/// connection. `Err` says what was wrong.
+pub fn from_lean(response: LeanResponse) -> Result<http::Response<Full<Bytes>>, String> {
     let mut builder = http::Response::builder().status(response.status);
     for (name, value) in &response.headers {
-        builder = builder.header(name.as_str(), value.as_str());
+        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid response header name `{name}`"))?;
+        if wasmtime_wasi_http::DEFAULT_FORBIDDEN_HEADERS.contains(&name) {
+            return Err(format!("response header `{name}` is not the guest's to set"));
+        }
+        if name == http::header::CONTENT_LENGTH && value.trim().parse::<usize>().ok() != Some(response.body.len()) {
+            return Err(format!("response `content-length: {value}` but the body has {} bytes", response.body.len()));
+        }
+        builder = builder.header(name, value.as_str());
     }
-    builder.body(Full::new(Bytes::from(response.body))).ok()
+    builder.body(Full::new(Bytes::from(response.body))).map_err(|e| format!("invalid response: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(headers: &[(&str, &str)], body: &str) -> LeanResponse {
+        LeanResponse {
+            status: 200,
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_guest_cannot_frame_the_connection() {
+        let ok = from_lean(response(&[("content-type", "application/json"), ("content-length", "2")], "{}")).unwrap();
+        assert_eq!(ok.headers()["content-length"], "2");
+        let smuggle = "{}HTTP/1.1 200 OK\r\ncontent-length: 19\r\n\r\n{\"forged\":\"answer\"}";
+        let err = from_lean(response(&[("content-length", "2")], smuggle)).unwrap_err();
+        assert!(err.contains("content-length"), "{err}");
+        for header in ["transfer-encoding", "connection", "upgrade", "keep-alive", "host"] {
+            let err = from_lean(response(&[(header, "x")], "{}")).unwrap_err();
+            assert!(err.contains(header), "{err}");
+        }
+        assert!(from_lean(response(&[("bad name", "x")], "{}")).is_err());
+        assert!(from_lean(response(&[("x-ok", "bad\nvalue")], "{}")).is_err());
+    }
 }

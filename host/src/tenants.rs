@@ -268,17 +268,22 @@ impl Registry {
     pub fn unload_idle(&self, idle: std::time::Duration) -> Vec<String> {
         let now = crate::lazy::now_secs();
         let mut slots = self.slots.write().expect("registry lock");
-        let mut unloaded = Vec::new();
+        let (mut unloaded, mut evicted) = (Vec::new(), Vec::new());
         for (name, slot) in slots.iter_mut() {
             let Slot::Ready(t) = slot else { continue };
             let Some(source) = &t.lazy else { continue };
             let idle_for = now.saturating_sub(t.last_used.load(std::sync::atomic::Ordering::Relaxed));
             // The slot's own reference is the only one: nothing in flight.
             if idle_for >= idle.as_secs() && Arc::strong_count(t) == 1 {
-                *slot = Slot::Lazy(crate::lazy::Pending::from_source(source.clone()));
+                let pending = Slot::Lazy(crate::lazy::Pending::from_source(source.clone()));
+                evicted.push(std::mem::replace(slot, pending));
                 unloaded.push(name.clone());
             }
         }
+        // Freeing compiled code unmaps memory: not under the lock every
+        // request takes.
+        drop(slots);
+        drop(evicted);
         unloaded
     }
 

@@ -154,9 +154,11 @@ fn slow_and_oversized_request_heads_are_refused() {
 fn malformed_input_corpus_gets_4xx_and_nothing_breaks() {
     let config = format!(
         "[[tenant]]\nname = \"echo\"\ncomponent = \"{ECHO_COMPONENT}\"\n\n\
+         [[tenant]]\nname = \"plain\"\ncomponent = \"{ECHO_COMPONENT}\"\nentry = \"wasi-http\"\n\n\
          [[tenant]]\nname = \"words\"\ncomponent = \"{WORDSMITH_COMPONENT}\"\ntokens = [\"tok-words\"]\n"
     );
     let h = Hostel::start(&config);
+    let ping = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#.to_vec();
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let batch = format!("[{}]", vec![r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#; 5000].join(","));
     let huge_string = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{}"}}"#, "m".repeat(1 << 20));
@@ -185,6 +187,11 @@ fn malformed_input_corpus_gets_4xx_and_nothing_breaks() {
         ("/WORDS/mcp", vec![], b"{}".to_vec(), 404, -32000),
         ("/w%C3%B6rds/mcp", vec![], b"{}".to_vec(), 404, -32000),
         ("/words%2Fmcp", vec![], b"{}".to_vec(), 404, -32000),
+        // Not visible ASCII: a client error on either entry point (wasi:http
+        // cannot even carry such a Host), and an Origin that is present.
+        ("/plain/mcp", vec![("host", "a\u{ff}")], ping.clone(), 400, -32000),
+        ("/echo/mcp", vec![("host", "a\u{ff}")], ping.clone(), 400, -32000),
+        ("/echo/mcp", vec![("origin", "http://localhost\u{ff}")], ping.clone(), 403, -32000),
     ];
     for (path, headers, body, want, code) in cases {
         let r = h.request("POST", path, &headers, &body);

@@ -9,6 +9,9 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 /// Keys returned per `list-keys` call; the cursor fetches the next page.
 const KEYS_PER_PAGE: u32 = 1000;
+/// Most pairs or keys in one `set-many` / `delete-many`: each is one
+/// transaction on the (single) writer, which other tenants wait for.
+const MAX_BATCH: usize = 1000;
 /// Bucket names longer than this are refused.
 const MAX_BUCKET_BYTES: usize = 256;
 
@@ -40,14 +43,41 @@ pub struct KvCtx {
     tenant: Arc<str>,
     max_key_bytes: usize,
     max_value_bytes: usize,
+    /// Most value bytes the host holds for this request at once: a
+    /// `get-many` answer being gathered and open compare-and-swaps keep
+    /// values host-side, where the guest's memory limit does not reach,
+    /// so without this a guest could make the host hold gigabytes.
+    max_held_bytes: usize,
+    held: std::sync::atomic::AtomicUsize,
     /// Operations this request made (for metrics).
     ops: std::sync::atomic::AtomicU64,
 }
 
 impl KvCtx {
-    /// Access to `tenant`'s data in `store`, with the tenant's size limits.
-    pub fn new(store: StateStore, tenant: Arc<str>, max_key_bytes: usize, max_value_bytes: usize) -> KvCtx {
-        KvCtx { store, tenant, max_key_bytes, max_value_bytes, ops: Default::default() }
+    /// Access to `tenant`'s data in `store`, with the tenant's size limits;
+    /// `max_held_bytes` is the tenant's memory limit (a result bigger than
+    /// that could never be copied into the guest anyway).
+    pub fn new(store: StateStore, tenant: Arc<str>, max_key_bytes: usize, max_value_bytes: usize, max_held_bytes: usize) -> KvCtx {
+        KvCtx { store, tenant, max_key_bytes, max_value_bytes, max_held_bytes, held: Default::default(), ops: Default::default() }
+    }
+
+    /// Counts `bytes` more held for this request, or refuses them.
+    fn hold(&self, bytes: usize) -> KvResult<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let before = self.held.fetch_add(bytes, Relaxed);
+        if before.saturating_add(bytes) > self.max_held_bytes {
+            self.held.fetch_sub(bytes, Relaxed);
+            return Err(KvError::Other(format!(
+                "this request would hold more than {} MiB of values host-side (the tenant's memory limit); \
+                 ask for fewer keys at once or drop compare-and-swap handles",
+                self.max_held_bytes >> 20
+            )));
+        }
+        Ok(())
+    }
+
+    fn release(&self, bytes: usize) {
+        self.held.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Key-value operations made through this context.
@@ -67,7 +97,15 @@ impl KvCtx {
     async fn read_cas(&self, bucket: String, key: String) -> KvResult<Cas> {
         let read = self.store.get_versioned(&self.tenant, &bucket, &key).await.map_err(|e| self.db_error("cas", e))?;
         let (current, version) = read.map_or((None, None), |(v, ver)| (Some(v), Some(ver)));
+        self.hold(current.as_ref().map_or(0, Vec::len))?;
         Ok(Cas { bucket, key, version, current })
+    }
+}
+
+fn check_batch(len: usize) -> KvResult<()> {
+    match len > MAX_BATCH {
+        true => Err(KvError::Other(format!("a batch holds at most {MAX_BATCH} entries, got {len}; split it"))),
+        false => Ok(()),
     }
 }
 
@@ -176,6 +214,9 @@ impl KvView<'_> {
 
     async fn set_many(&mut self, bucket: Resource<Bucket>, pairs: Vec<(String, Vec<u8>)>) -> wasmtime::Result<KvResult<()>> {
         let bucket = self.bucket(&bucket)?;
+        if let Err(e) = check_batch(pairs.len()) {
+            return Ok(Err(e));
+        }
         if let Some(Err(e)) = pairs.iter().map(|(k, v)| self.check_key(k).and_then(|()| self.check_value(v))).find(Result::is_err) {
             return Ok(Err(e));
         }
@@ -184,6 +225,9 @@ impl KvView<'_> {
 
     async fn delete_many(&mut self, bucket: Resource<Bucket>, keys: Vec<String>) -> wasmtime::Result<KvResult<()>> {
         let bucket = self.bucket(&bucket)?;
+        if let Err(e) = check_batch(keys.len()) {
+            return Ok(Err(e));
+        }
         if let Some(Err(e)) = keys.iter().map(|k| self.check_key(k)).find(Result::is_err) {
             return Ok(Err(e));
         }
@@ -196,17 +240,26 @@ impl KvView<'_> {
         keys: Vec<String>,
     ) -> wasmtime::Result<KvResult<Vec<Option<(String, Vec<u8>)>>>> {
         let name = self.bucket(&bucket)?;
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Err(e) = self.check_key(&key) {
-                return Ok(Err(e));
-            }
-            match self.ctx.store.get(&self.ctx.tenant, &name, &key).await {
-                Ok(value) => out.push(value.map(|v| (key, v))),
-                Err(e) => return Ok(Err(self.db_error("get-many", e))),
-            }
+        if let Some(Err(e)) = keys.iter().map(|k| self.check_key(k)).find(Result::is_err) {
+            return Ok(Err(e));
         }
-        Ok(Ok(out))
+        let ctx = self.ctx;
+        let (mut out, mut held) = (Vec::new(), 0);
+        let gathered: KvResult<()> = async {
+            for key in keys {
+                let value = ctx.store.get(&ctx.tenant, &name, &key).await.map_err(|e| ctx.db_error("get-many", e))?;
+                if let Some(v) = &value {
+                    ctx.hold(v.len())?;
+                    held += v.len();
+                }
+                out.push(value.map(|v| (key, v)));
+            }
+            Ok(())
+        }
+        .await;
+        // Once returned, the values are the guest's (and its memory limit's).
+        ctx.release(held);
+        Ok(gathered.map(|()| out))
     }
 
     async fn list(&mut self, bucket: Resource<Bucket>, page: Page) -> wasmtime::Result<KvResult<Vec<String>>> {
@@ -249,6 +302,13 @@ impl KvView<'_> {
         })
     }
 
+    /// Closes a compare-and-swap, releasing the value it held.
+    fn cas_drop(&mut self, cas: Resource<Cas>) -> wasmtime::Result<Cas> {
+        let cas = self.table.delete(cas)?;
+        self.ctx.release(cas.current.as_ref().map_or(0, Vec::len));
+        Ok(cas)
+    }
+
     async fn cas_new(&mut self, bucket: Resource<Bucket>, key: String) -> wasmtime::Result<KvResult<Resource<Cas>>> {
         let bucket = self.bucket(&bucket)?;
         if let Err(e) = self.check_key(&key) {
@@ -263,7 +323,7 @@ impl KvView<'_> {
     /// `Ok(None)`: swapped. `Ok(Some(cas))`: someone wrote first; `cas`
     /// holds what they wrote, ready for a retry.
     async fn swap(&mut self, cas: Resource<Cas>, value: Vec<u8>) -> wasmtime::Result<KvResult<Option<Resource<Cas>>>> {
-        let cas = self.table.delete(cas)?;
+        let cas = self.cas_drop(cas)?;
         if let Err(e) = self.check_value(&value) {
             return Ok(Err(e));
         }
@@ -347,3 +407,45 @@ macro_rules! shared_impls {
 
 mod draft2_impl;
 mod draft_impl;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a request makes the host hold (a `get-many` answer, open
+    /// compare-and-swaps) is bounded by the tenant's memory limit, and is
+    /// released when the answer is handed over or the handle dropped.
+    #[tokio::test]
+    async fn values_held_host_side_are_bounded() {
+        let store = StateStore::open("sqlite::memory:", 1).await.unwrap();
+        let ctx = KvCtx::new(store, "t".into(), 256, 1 << 20, 3 << 20);
+        let mut table = ResourceTable::new();
+        let mut kv = KvView::new(&ctx, &mut table);
+        let bucket = kv.open("b".into()).unwrap().unwrap();
+        let b = || Resource::<Bucket>::new_borrow(bucket.rep());
+        kv.set_many(b(), vec![("k".into(), vec![7; 1 << 20])]).await.unwrap().unwrap();
+        let keys = |n| vec!["k".to_owned(); n];
+        let Err(KvError::Other(e)) = kv.get_many(b(), keys(4)).await.unwrap() else { panic!("4 MiB of answers got through") };
+        assert!(e.contains("3 MiB"), "{e}");
+        assert_eq!(kv.get_many(b(), keys(3)).await.unwrap().unwrap().len(), 3, "3 MiB fits, and nothing stayed held");
+        assert_eq!(kv.get_many(b(), keys(3)).await.unwrap().unwrap().len(), 3, "still");
+        let pairs = |n| (0..n).map(|i| (format!("p{i}"), vec![1])).collect::<Vec<_>>();
+        assert!(kv.set_many(b(), pairs(MAX_BATCH + 1)).await.unwrap().is_err(), "one transaction holds the writer");
+        assert!(kv.set_many(b(), pairs(MAX_BATCH)).await.unwrap().is_ok());
+        assert!(kv.delete_many(b(), keys(MAX_BATCH + 1)).await.unwrap().is_err());
+
+        let cas: Vec<_> = open_cas(&mut kv, b, 3).await;
+        assert!(kv.cas_new(b(), "k".into()).await.unwrap().is_err(), "a fourth open handle would hold 4 MiB");
+        let mut cas = cas.into_iter();
+        kv.cas_drop(cas.next().unwrap()).unwrap();
+        assert!(kv.cas_new(b(), "k".into()).await.unwrap().is_ok(), "dropping one makes room");
+    }
+
+    async fn open_cas(kv: &mut KvView<'_>, b: impl Fn() -> Resource<Bucket>, n: usize) -> Vec<Resource<Cas>> {
+        let mut open = Vec::new();
+        for _ in 0..n {
+            open.push(kv.cas_new(b(), "k".into()).await.unwrap().unwrap());
+        }
+        open
+    }
+}

@@ -236,26 +236,32 @@ impl StateStore {
         };
         // Claim the key: either we insert a placeholder (and hold it until
         // commit; concurrent inserters wait on us), or it exists and we
-        // lock it below.
-        let inserted = sqlx::query(
-            "INSERT INTO hostel_kv (tenant, bucket, key, value, version) VALUES ($1, $2, $3, $4, 0) \
-             ON CONFLICT (tenant, bucket, key) DO NOTHING",
-        )
-        .bind(tenant)
-        .bind(bucket)
-        .bind(key)
-        .bind(&[][..])
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let current: Option<Vec<u8>> = if inserted {
-            None
-        } else {
+        // lock it below. On Postgres a delete committed between the two
+        // statements leaves nothing to lock: claim again.
+        let mut attempts = 0;
+        let current: Option<Vec<u8>> = loop {
+            let inserted = sqlx::query(
+                "INSERT INTO hostel_kv (tenant, bucket, key, value, version) VALUES ($1, $2, $3, $4, 0) \
+                 ON CONFLICT (tenant, bucket, key) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(bucket)
+            .bind(key)
+            .bind(&[][..])
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if inserted {
+                break None;
+            }
             let lock = if self.inner.dialect == Dialect::Postgres { " FOR UPDATE" } else { "" };
             let sql = format!("SELECT value FROM hostel_kv WHERE tenant = $1 AND bucket = $2 AND key = $3{lock}");
-            let row = sqlx::query(&sql).bind(tenant).bind(bucket).bind(key).fetch_one(&mut *tx).await?;
-            Some(row.try_get(0)?)
+            match sqlx::query(&sql).bind(tenant).bind(bucket).bind(key).fetch_optional(&mut *tx).await? {
+                Some(row) => break Some(row.try_get(0)?),
+                None if attempts < 10 => attempts += 1,
+                None => anyhow::bail!("`{key}` was deleted under the update 10 times in a row"),
+            }
         };
         let new = match update(current.as_deref()) {
             Ok(new) => new,
@@ -325,7 +331,15 @@ async fn open_sqlite(url: &str, max_connections: u32) -> Result<(AnyPool, AnyPoo
             })
         })
     };
-    let writer = options(1).connect(&url).await?;
+    // An in-memory database lives exactly as long as its connection: the
+    // pool must never retire it (sqlx's default recycles connections after
+    // 30 min, or 10 min idle, which would empty the store silently).
+    let writer = match memory {
+        true => options(1).min_connections(1).max_lifetime(None).idle_timeout(None),
+        false => options(1),
+    }
+    .connect(&url)
+    .await?;
     // An in-memory database exists once per connection: share the writer.
     let reader = if memory { writer.clone() } else { options(max_connections.max(1)).connect(&url).await? };
     Ok((reader, writer))
@@ -342,14 +356,34 @@ pub(crate) fn fresh_version() -> i64 {
     ((KEYS.get_or_init(RandomState::new).hash_one(n) >> 1) as i64).max(1)
 }
 
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, and
+/// a `password=` query parameter masked too. The userinfo ends at the
+/// authority's last `@`, as URL parsers (and sqlx) read it, since a
+/// password may itself hold an `@`.
 fn mask_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_owned() };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]

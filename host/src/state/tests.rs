@@ -96,3 +96,16 @@ async fn bad_urls_are_refused_with_the_password_masked() {
     let msg = format!("{err:#}");
     assert!(msg.contains("failed to open state store") && !msg.contains("secret"), "{msg}");
 }
+
+#[test]
+fn logged_urls_hide_passwords() {
+    for (url, shown) in [
+        ("postgres://u:secret@db/hostel", "postgres://u:***@db/hostel"),
+        ("postgres://u:pa@ss@db:5432/hostel", "postgres://u:***@db:5432/hostel"),
+        ("postgres://db/hostel?user=u&password=secret&sslmode=require", "postgres://db/hostel?user=u&password=***&sslmode=require"),
+        ("postgres://u@db/hostel", "postgres://u@db/hostel"),
+        ("sqlite://.hostel/state.db", "sqlite://.hostel/state.db"),
+    ] {
+        assert_eq!(super::mask_password(url), shown);
+    }
+}

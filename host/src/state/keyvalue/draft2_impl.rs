@@ -26,8 +26,7 @@ impl atomics::HostCas for KvView<'_> {
     }
 
     async fn drop(&mut self, cas: Resource<Cas>) -> wasmtime::Result<()> {
-        self.table.delete(cas)?;
-        Ok(())
+        self.cas_drop(cas).map(|_| ())
     }
 }
 
