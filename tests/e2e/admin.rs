@@ -99,6 +99,15 @@ fn admin_api_deploys_rotates_removes_and_survives_restart() {
     assert_eq!(echo(&h, "echo", None).unwrap(), "hi");
     let (status, v) = admin(&h, "PUT", "/admin/tenants/calc", &[("content-type", "application/wasm")], b"\0asm");
     assert_eq!(status, 400, "{v}");
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    for (method, path, allow) in [
+        ("DELETE", "/admin/tenants", "GET"),
+        ("POST", "/admin/tenants/calc", "GET, PUT, DELETE"),
+        ("GET", "/admin/tenants/calc/tokens", "PUT"),
+    ] {
+        let r = h.request(method, path, &[("authorization", &bearer)], b"");
+        assert_eq!((r.status, r.header("allow")), (405, Some(allow)), "{method} {path}");
+    }
 
     // Rotate tokens: the old one stops working, the new one works.
     let (ok, out) = cli(&server, &["tokens", "calc", "t2", "t3"]);

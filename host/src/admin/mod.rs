@@ -70,8 +70,14 @@ async fn handle(state: &AppState, req: Request<Incoming>, rest: &str) -> Result<
             deploy::remove(state, name).await?;
             Ok(json_response(StatusCode::OK, &json!({ "removed": name })))
         }
-        (_, ["tenants"] | ["tenants", _] | ["tenants", _, "tokens"]) => {
-            Err(HostError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here").header(header::ALLOW, "GET, PUT, DELETE"))
+        (_, route @ (["tenants"] | ["tenants", _] | ["tenants", _, "tokens"])) => {
+            let allow = match route.len() {
+                1 => "GET",
+                2 => "GET, PUT, DELETE",
+                _ => "PUT",
+            };
+            Err(HostError::new(StatusCode::METHOD_NOT_ALLOWED, format!("method not allowed here; use {allow}"))
+                .header(header::ALLOW, allow))
         }
         _ => Err(HostError::new(StatusCode::NOT_FOUND, format!("no admin route `{rest}`; see /admin/tenants"))),
     }
