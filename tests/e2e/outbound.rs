@@ -6,15 +6,20 @@ use crate::support::{Hostel, MISBEHAVE_COMPONENT};
 use serde_json::json;
 use std::io::{Read, Write};
 
-/// A one-purpose upstream on 127.0.0.1: answers every request with `ok`.
+/// A one-purpose upstream on 127.0.0.1: answers every request with `upstream`.
 fn upstream() -> u16 {
+    upstream_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\nconnection: close\r\n\r\nupstream")
+}
+
+/// An upstream that answers every request with `response`, then closes.
+fn upstream_answering(response: &'static [u8]) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for mut conn in listener.incoming().flatten() {
             let mut buf = [0u8; 4096];
             let _ = conn.read(&mut buf);
-            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 8\r\nconnection: close\r\n\r\nupstream");
+            let _ = conn.write_all(response);
         }
     });
     port
@@ -42,6 +47,14 @@ fn only_allowlisted_origins_are_reachable() {
             assert_eq!(fetch(tenant, url.clone()), (true, "ErrorCode::HttpRequestDenied".to_owned()), "{tenant} {url}");
         }
     }
+    // A body cut short is an error in the guest, not a partial success.
+    let cut = upstream_answering(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\nconnection: close\r\n\r\nonly part");
+    let config = format!("[[tenant]]\nname = \"cut\"\ncomponent = \"{MISBEHAVE_COMPONENT}\"\noutbound = [\"http://127.0.0.1:{cut}\"]\n");
+    let h2 = Hostel::start(&config);
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fetch","arguments":{"url":format!("http://127.0.0.1:{cut}/")}}});
+    let v = h2.rpc("cut", &body.to_string(), &[]).json();
+    assert_eq!(v["result"]["isError"], true, "{v}");
+    assert!(v["result"]["content"][0]["text"].as_str().unwrap_or_default().contains("reading the response body"), "{v}");
     // A tenant without `outbound` reaches nothing.
     assert_eq!(fetch("closed", format!("http://127.0.0.1:{allowed}/")), (true, "ErrorCode::HttpRequestDenied".to_owned()));
 }

@@ -40,7 +40,7 @@ fn page(server: &Server, key: &str, total: usize, params: &Value, describe: impl
         },
         Some(_) => return invalid("`cursor` must be a string"),
     };
-    let end = (start + server.page_size).min(total);
+    let end = start.saturating_add(server.page_size).min(total);
     let mut out = json!({ key: (start..end).map(describe).collect::<Vec<_>>() });
     if end < total {
         out["nextCursor"] = json!(B64.encode(format!("offset:{end}")));

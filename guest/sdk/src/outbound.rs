@@ -11,10 +11,29 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
-/// Sends one request and reads the whole response. `timeout` bounds
-/// connecting and the wait for the first byte; the host's per-request
+/// Largest response body [`send`] reads; [`send_limited`] takes another.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Sends one request and reads the whole response (at most
+/// [`MAX_RESPONSE_BYTES`]). `timeout` bounds connecting, the wait for the
+/// first byte and each wait between bytes; the host's per-request
 /// deadline bounds everything.
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8], timeout: std::time::Duration) -> Result<Response, String> {
+    send_limited(method, url, headers, body, timeout, MAX_RESPONSE_BYTES)
+}
+
+/// [`send`] with a limit of `max_body_bytes` on the response body: a
+/// bigger one is an `Err`, not a guest out of memory. A body cut short
+/// (connection lost, upstream error) is an `Err` too, never a partial
+/// `Ok`.
+pub fn send_limited(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    timeout: std::time::Duration,
+    max_body_bytes: usize,
+) -> Result<Response, String> {
     #[cfg(target_arch = "wasm32")]
     {
         use wasip2::http::outgoing_handler;
@@ -46,6 +65,7 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8], time
         let nanos = u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX);
         let _ = options.set_connect_timeout(Some(nanos));
         let _ = options.set_first_byte_timeout(Some(nanos));
+        let _ = options.set_between_bytes_timeout(Some(nanos));
         let out_body = req.body().map_err(|()| "no request body")?;
         let pending = outgoing_handler::handle(req, Some(options)).map_err(|e| format!("{e:?}"))?;
         {
@@ -66,14 +86,23 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8], time
         let incoming = response.consume().map_err(|()| "no response body")?;
         let stream = incoming.stream().map_err(|()| "no response stream")?;
         let mut bytes = Vec::new();
-        while let Ok(chunk) = stream.blocking_read(16 * 1024) {
-            bytes.extend_from_slice(&chunk);
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) if bytes.len() + chunk.len() > max_body_bytes => {
+                    return Err(format!("response body over {max_body_bytes} bytes"));
+                }
+                Ok(chunk) => bytes.extend_from_slice(&chunk),
+                Err(wasip2::io::streams::StreamError::Closed) => break,
+                Err(wasip2::io::streams::StreamError::LastOperationFailed(e)) => {
+                    return Err(format!("reading the response body: {}", e.to_debug_string()));
+                }
+            }
         }
         Ok(Response { status, body: bytes })
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let _ = (method, url, headers, body, timeout);
+        let _ = (method, url, headers, body, timeout, max_body_bytes);
         Err("outgoing HTTP is only available inside a Hostel guest (wasm32-wasip2)".into())
     }
 }
