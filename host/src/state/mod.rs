@@ -357,21 +357,17 @@ pub(crate) fn fresh_version() -> i64 {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`, and
-/// a `password=` query parameter masked too. The userinfo ends at the
-/// authority's last `@`, as URL parsers (and sqlx) read it, since a
-/// password may itself hold an `@`.
+/// a `password=` query parameter masked too. The userinfo is taken to end
+/// at the last `@`, since a password may hold `@`, `/` or `?`: masking too
+/// much of a log line is harmless, too little is not.
 fn mask_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
-    let authority = match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
+    let rest = match rest.rfind('@').and_then(|at| Some((rest[..at].split_once(':')?.0, &rest[at..]))) {
+        Some((user, host)) => format!("{user}:***{host}"),
+        None => rest.to_owned(),
     };
-    let tail = match tail.split_once('?') {
-        Some((path, query)) => {
+    let rest = match rest.split_once('?') {
+        Some((head, query)) => {
             let query: Vec<String> = query
                 .split('&')
                 .map(|p| match p.split_once('=') {
@@ -379,11 +375,11 @@ fn mask_password(url: &str) -> String {
                     _ => p.to_owned(),
                 })
                 .collect();
-            format!("{path}?{}", query.join("&"))
+            format!("{head}?{}", query.join("&"))
         }
-        None => tail.to_owned(),
+        None => rest,
     };
-    format!("{scheme}://{authority}{tail}")
+    format!("{scheme}://{rest}")
 }
 
 #[cfg(test)]

@@ -102,6 +102,7 @@ fn logged_urls_hide_passwords() {
     for (url, shown) in [
         ("postgres://u:secret@db/hostel", "postgres://u:***@db/hostel"),
         ("postgres://u:pa@ss@db:5432/hostel", "postgres://u:***@db:5432/hostel"),
+        ("postgres://u:pa/ss?x@db/hostel", "postgres://u:***@db/hostel"),
         ("postgres://db/hostel?user=u&password=secret&sslmode=require", "postgres://db/hostel?user=u&password=***&sslmode=require"),
         ("postgres://u@db/hostel", "postgres://u@db/hostel"),
         ("sqlite://.hostel/state.db", "sqlite://.hostel/state.db"),
