@@ -114,8 +114,8 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
             crate::tenants::compile(&engine, &cache, &bytes).with_context(|| format!("failed to compile `{}`", path.display()))?;
         let artifact = cache.artifact_path(&bytes);
         if !artifact.exists() {
-            let why = "its pre-initialization ran out of time, so it was not cached; run again (a second timeout caches it \
-                       without pre-initialization)";
+            let why = "compiled but not cached (see the log: a first pre-initialization timeout, which the next run retries, \
+                       or a cache directory that could not be written)";
             anyhow::ensure!(args.output.is_none(), "`{}`: {why}", path.display());
             println!("{}: {why}", path.display());
             continue;

@@ -169,9 +169,6 @@ impl CompileCache {
     }
 }
 
-/// A short, stable fingerprint of everything that makes artifacts
-/// incompatible: wasmtime's own compatibility hash, Hostel's version (which
-/// pins wasmtime-wizer) and whether components are pre-initialized.
 /// Whether the artifact at `path` is cached now (true) or left for the
 /// next load (false). A pre-initialization that ran out of time may only
 /// have met a busy machine, so the first time its plain artifact is not
@@ -196,6 +193,9 @@ fn cache_now(path: &Path, timed_out: bool) -> bool {
     }
 }
 
+/// A short, stable fingerprint of everything that makes artifacts
+/// incompatible: wasmtime's own compatibility hash, Hostel's version (which
+/// pins wasmtime-wizer) and whether components are pre-initialized.
 fn engine_key(engine: &Engine, preinit: bool) -> String {
     // DefaultHasher::new() uses fixed keys, so the value is stable across
     // runs of the same binary; a different toolchain at worst misses.
