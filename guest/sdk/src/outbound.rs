@@ -85,20 +85,8 @@ pub fn send_limited(
         let status = response.status();
         let incoming = response.consume().map_err(|()| "no response body")?;
         let stream = incoming.stream().map_err(|()| "no response stream")?;
-        let mut bytes = Vec::new();
-        loop {
-            match stream.blocking_read(64 * 1024) {
-                Ok(chunk) if bytes.len() + chunk.len() > max_body_bytes => {
-                    return Err(format!("response body over {max_body_bytes} bytes"));
-                }
-                Ok(chunk) => bytes.extend_from_slice(&chunk),
-                Err(wasip2::io::streams::StreamError::Closed) => break,
-                Err(wasip2::io::streams::StreamError::LastOperationFailed(e)) => {
-                    return Err(format!("reading the response body: {}", e.to_debug_string()));
-                }
-            }
-        }
-        Ok(Response { status, body: bytes })
+        let body = crate::wasi_http::read_to_end(&stream, max_body_bytes, "the response body")?;
+        Ok(Response { status, body })
     }
     #[cfg(not(target_arch = "wasm32"))]
     {

@@ -5,7 +5,7 @@ use crate::http::{HttpRequest, HttpResponse};
 use crate::server::{MakeServer, Server};
 use crate::Prebuilt;
 use wasip2::http::types::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
-use wasip2::io::streams::StreamError;
+use wasip2::io::streams::{InputStream, StreamError};
 
 /// Reads the whole request, runs the server, writes the response.
 pub fn serve<M>(make: &impl MakeServer<M>, prebuilt: &Prebuilt<Server>, request: IncomingRequest, out: ResponseOutparam) {
@@ -50,16 +50,25 @@ fn read_request(request: IncomingRequest) -> Result<HttpRequest, String> {
         request.headers().entries().into_iter().map(|(k, v)| (k.to_ascii_lowercase(), String::from_utf8_lossy(&v).into_owned())).collect();
     let body_res = request.consume().map_err(|()| "request body unavailable".to_string())?;
     let stream = body_res.stream().map_err(|()| "request body stream unavailable".to_string())?;
-    let mut body = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => body.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => return Err(format!("reading request body: {}", e.to_debug_string())),
-        }
-    }
+    // The host already bounds request bodies (`max_body_bytes`).
+    let body = read_to_end(&stream, usize::MAX, "request body")?;
     drop(stream);
     Ok(HttpRequest { method, path, headers, body })
+}
+
+/// Reads `stream` to its end, at most `max` bytes; `what` names it in
+/// errors. A stream that fails before its end is an error, never a
+/// shorter body.
+pub(crate) fn read_to_end(stream: &InputStream, max: usize, what: &str) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    loop {
+        match stream.blocking_read(64 * 1024) {
+            Ok(chunk) if bytes.len() + chunk.len() > max => return Err(format!("{what} over {max} bytes")),
+            Ok(chunk) => bytes.extend_from_slice(&chunk),
+            Err(StreamError::Closed) => return Ok(bytes),
+            Err(StreamError::LastOperationFailed(e)) => return Err(format!("reading {what}: {}", e.to_debug_string())),
+        }
+    }
 }
 
 fn write_response(response: HttpResponse, out: ResponseOutparam) {
